@@ -1,0 +1,132 @@
+"""§3.1 authentication of a request, with the lockout and address rules of §4."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from smsapi.auth import DIGEST_RE, digest, looks_like_unix_time, secrets_equal, timestamp_skew
+from smsapi.errors import Result
+from smsapi.fields import text_value, userid_rule
+
+from .config import Settings
+from .store import AccountRecord, SqliteStore
+
+
+@dataclass
+class AuthOutcome:
+    result: Result
+    account: AccountRecord | None = None
+    mode: str = ""  # md5 / plain / apikey
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result == Result.OK
+
+
+def authenticate(
+    fields: dict[str, Any], remote_addr: str, store: SqliteStore, settings: Settings, now: datetime
+) -> AuthOutcome:
+    """Who sent this request, or the §4 code that refuses it."""
+    apikey = text_value(fields.get("apikey"))
+    if apikey:  # §3.1 apikey present: userid and pwd are not used
+        account = account_by_apikey(store, apikey)
+        key = account.userid if account else "apikey:" + _fingerprint(apikey)
+    else:
+        key = text_value(fields.get("userid")).upper()
+        account = store.account(key) if userid_rule(key) else None
+
+    epoch = now.timestamp()
+    recent = store.auth_failures_since(key, epoch - settings.lockout_window) if key else 0
+    if recent >= settings.lockout_failures:
+        return AuthOutcome(Result.AUTH_LOCKED, reason=f"{key}: locked after repeated failures")
+    if account is None:
+        return _failed(store, key, epoch, "unknown account" if not apikey else "unknown apikey")
+    if not address_allowed(remote_addr, account.config.allowed_ips):
+        return AuthOutcome(Result.IP_NOT_ALLOWED, reason=f"{remote_addr} not in the allow-list")
+
+    if apikey:
+        if "apikey" not in account.config.auth_modes:
+            return _failed(store, key, epoch, "apikey mode not enabled for this account")
+        return AuthOutcome(Result.OK, account, "apikey")
+
+    mode, reason = check_password(fields, account, settings, now)
+    if not mode:
+        return _failed(store, key, epoch, reason)
+    return AuthOutcome(Result.OK, account, mode)
+
+
+def check_password(
+    fields: dict[str, Any], account: AccountRecord, settings: Settings, now: datetime
+) -> tuple[str, str]:
+    """(mode, "") when pwd is right in a mode the account has, else ("", why)."""
+    cfg = account.config
+    pwd = text_value(fields.get("pwd"))
+    userid = text_value(fields.get("userid"))
+    timestamp = text_value(fields.get("timestamp"))
+    reason = "pwd does not match"
+    if "md5" in cfg.auth_modes and DIGEST_RE.match(pwd.lower()) and timestamp:
+        problem = timestamp_problem(timestamp, settings, now)
+        # The digest is over the userid as sent; clients that upper-case it first match too.
+        candidates = {digest(userid, cfg.password, timestamp), digest(cfg.userid, cfg.password,
+                                                                       timestamp)}
+        matched = any(secrets_equal(pwd.lower(), c) for c in candidates)
+        if matched and not problem:
+            return "md5", ""
+        reason = problem if matched else "md5 digest does not match"
+    elif "md5" in cfg.auth_modes and DIGEST_RE.match(pwd.lower()):
+        reason = "timestamp missing (required in md5 mode)"
+    if "plain" in cfg.auth_modes and secrets_equal(pwd, cfg.password):
+        return "plain", ""
+    return "", reason
+
+
+def timestamp_problem(timestamp: str, settings: Settings, now: datetime) -> str:
+    """§3.1 a timestamp too far from the carrier's clock may be refused; "" when fine."""
+    if settings.timestamp_tolerance <= 0:
+        return ""
+    skew = timestamp_skew(timestamp, now)
+    if skew is None:
+        if settings.accept_unix_timestamp and looks_like_unix_time(
+            timestamp, now, settings.timestamp_tolerance
+        ):
+            return ""
+        return f"timestamp {timestamp!r} is not MMDDHHMMSS"
+    if abs(skew) > settings.timestamp_tolerance:
+        return f"timestamp {skew:+.0f} s from the carrier's clock"
+    return ""
+
+
+def account_by_apikey(store: SqliteStore, apikey: str) -> AccountRecord | None:
+    """Find the account of an apikey, comparing with every key in constant time."""
+    found = None
+    for account in store.accounts():
+        expected = account.config.apikey
+        if expected and secrets_equal(apikey, expected):
+            found = account
+    return found
+
+
+def address_allowed(remote_addr: str, allowed: list[str]) -> bool:
+    """-100057 unless the address lies in one of the account's networks (none: any)."""
+    if not allowed:
+        return True
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in allowed)
+
+
+def _failed(store: SqliteStore, key: str, epoch: float, reason: str) -> AuthOutcome:
+    if key:  # a request that names no account cannot lock one
+        store.record_auth_failure(key, epoch)
+    return AuthOutcome(Result.AUTH_FAILED, reason=reason)
+
+
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,172 @@
+"""Settings of a mock carrier and of its accounts, from defaults, a TOML file and flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+AUTH_MODES = ("md5", "plain", "apikey")
+# The document's own example account (§2.1.5, §3.1), so its examples work verbatim.
+DEMO_USERID = "J10003"
+DEMO_PASSWORD = "111111"
+DEMO_APIKEY = "abade5589e2798f82f006bbc36d269ce"
+# Tender §2.1.2: one channel number for the three networks, ending in 12122.
+DEFAULT_CHANNEL = "10690012122"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used, said in one line."""
+
+
+@dataclass
+class AccountConfig:
+    """One customer account of the carrier."""
+
+    userid: str = DEMO_USERID
+    password: str = DEMO_PASSWORD
+    apikey: str = ""
+    auth_modes: list[str] = field(default_factory=lambda: ["md5", "apikey"])
+    allowed_ips: list[str] = field(default_factory=list)  # CIDRs; empty allows every address
+    max_concurrent: int = 100  # §5.1 单个发送账号默认并发链接数为100个
+    channel: str = DEFAULT_CHANNEL
+    signature: str = "【通渝科技】"
+    chargetype: int = 0  # §2.6.6 0 counts messages, 1 counts money
+    balance: int = 100_000_000  # initial message count (chargetype 0)
+    money: str = "100000.000000"  # initial money in yuan (chargetype 1)
+    price: str = "0.029"  # yuan per segment (chargetype 1); tender §3 cap
+    delivery_profile: str = "default"
+    mo_charset: str = "utf-8"  # §2.4.6 UTF-8; the §2.7.5 push example shows GBK
+    answer_delay_ms: int = 0  # hold every answer this long (to reach -100056 on purpose)
+
+    def __post_init__(self) -> None:
+        self.userid = self.userid.strip().upper()
+        self.validate()
+
+    def validate(self) -> None:
+        if not 0 < len(self.userid) <= 6:
+            raise ConfigError(f"account {self.userid!r}: userid must be 1 to 6 characters")
+        unknown = set(self.auth_modes) - set(AUTH_MODES)
+        if unknown:
+            raise ConfigError(f"account {self.userid}: unknown auth mode(s) {sorted(unknown)}")
+        if "apikey" in self.auth_modes and self.apikey and len(self.apikey) != 32:
+            raise ConfigError(f"account {self.userid}: apikey must be 32 characters (§3.1)")
+        if self.chargetype not in (0, 1):
+            raise ConfigError(f"account {self.userid}: chargetype is 0 or 1")
+        if not self.channel.isdigit():
+            raise ConfigError(f"account {self.userid}: channel must be digits")
+        if self.max_concurrent < 1:
+            raise ConfigError(f"account {self.userid}: max_concurrent must be at least 1")
+        to_micros(self.money)
+        to_micros(self.price)
+
+    @property
+    def price_micros(self) -> int:
+        return to_micros(self.price)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AccountConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown account setting(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def updated(self, changes: dict[str, Any]) -> AccountConfig:
+        return AccountConfig.from_dict({**self.to_dict(), **changes})
+
+
+def demo_account() -> AccountConfig:
+    """J10003 / 111111 with the document's apikey; md5, apikey and plaintext enabled."""
+    return AccountConfig(apikey=DEMO_APIKEY, auth_modes=["md5", "plain", "apikey"])
+
+
+def to_micros(amount: str | int | float) -> int:
+    """Yuan as an integer number of micro-yuan (six decimals, as §2.6.8 writes money)."""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation as exc:
+        raise ConfigError(f"not an amount of money: {amount!r}") from exc
+    if not value.is_finite():
+        raise ConfigError(f"not an amount of money: {amount!r}")
+    return int((value * 1_000_000).to_integral_value())
+
+
+@dataclass
+class Settings:
+    """How the mock runs. Every field is a `mockcarrier serve` option too."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str = "mockcarrier.db"
+    seed: int | None = None  # None: drawn at start and printed
+    time_scale: float = 1.0  # >1 runs simulated latencies faster than real time
+    clock_offset: float = 0.0  # seconds added to the mock's clock
+    timestamp_tolerance: float = 600.0  # §3.1 seconds of skew allowed; 0 disables the check
+    accept_unix_timestamp: bool = False  # accept Unix seconds as `timestamp`
+    lockout_failures: int = 5  # -100002 after this many failures...
+    lockout_window: float = 60.0  # ...within this many seconds, for as long
+    admin_token: str = ""
+    max_body_bytes: int = 2 * 1024 * 1024
+    msgid_prefix: int = 0x1A2B3C  # high bits of every msgid; negative gives negative ids
+    magic_numbers: bool = True
+    workers: int = 1
+    threads: int = 32
+    accounts: list[AccountConfig] = field(default_factory=lambda: [demo_account()])
+
+    def __post_init__(self) -> None:
+        if self.time_scale <= 0:
+            raise ConfigError("time_scale must be greater than 0")
+        if self.lockout_failures < 1:
+            raise ConfigError("lockout_failures must be at least 1")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("max_body_bytes must be at least 1024")
+        if self.threads < 1 or self.workers < 1:
+            raise ConfigError("workers and threads must be at least 1")
+        names = [a.userid for a in self.accounts]
+        if len(names) != len(set(names)):
+            raise ConfigError("two accounts share a userid")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["admin_token"] = "***" if self.admin_token else ""
+        return data
+
+
+def load_settings(path: str | os.PathLike | None = None, **overrides: Any) -> Settings:
+    """Defaults, then the TOML file ([server] keys and [[accounts]] tables), then flags
+    (overrides whose value is None are ignored)."""
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config {path} is not TOML: {exc}") from exc
+        data.update(raw.get("server", {}))
+        if "accounts" in raw:
+            data["accounts"] = [AccountConfig.from_dict(a) for a in raw["accounts"]]
+        unknown = set(raw) - {"server", "accounts"}
+        if unknown:
+            raise ConfigError(f"config {path}: unknown section(s) {', '.join(sorted(unknown))}")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in dataclasses.fields(Settings)}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown server setting(s): {', '.join(sorted(unknown))}")
+    if not data.get("admin_token"):
+        data["admin_token"] = os.environ.get("MOCKCARRIER_ADMIN_TOKEN", "")
+    return Settings(**data)

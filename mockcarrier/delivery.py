@@ -1,0 +1,122 @@
+"""The delivery simulator: when each segment's report becomes due and what it says.
+
+Outcomes are drawn from a generator seeded by (seed, per-mobile msgid), so a run
+replays whatever order requests arrive in.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+
+from smsapi.mobile import MobileNumber, Operator
+
+DELIVERED = ("DELIVRD", "success")  # §2.5.6 errcode DELIVRD, errdesc success
+# Failure codes seen in operators' reports (CMPP/SGIP/SMGP stat values).
+FAILURE_CODES = ("UNDELIV", "EXPIRED", "REJECTD", "MK:0005", "MI:0024", "MN:0001")
+INVALID_NUMBER = ("MN:0001", "fail")  # §3.2 an invalid number comes back as a failed report
+FAILED_STATUS = 1  # §2.5.6 status 非0:失败
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happens to one mobile's message. latency None: no report, ever."""
+
+    latency: float | None
+    status: int = 0
+    errcode: str = DELIVERED[0]
+    errdesc: str = DELIVERED[1]
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == 0
+
+
+def failed(latency: float | None, errcode: str) -> Outcome:
+    return Outcome(latency, FAILED_STATUS, errcode, "fail")
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Log-normal latency (median, sigma) with a uniform tail and a failure rate."""
+
+    median: float
+    sigma: float
+    failure_rate: float
+    tail_rate: float = 0.005
+    tail: tuple[float, float] = (3.0, 8.0)
+
+    def draw(self, rng: random.Random) -> Outcome:
+        if self.median <= 0:
+            latency = 0.0
+        elif rng.random() < self.tail_rate:
+            latency = rng.uniform(*self.tail)
+        else:
+            latency = math.exp(rng.gauss(math.log(self.median), self.sigma))
+        if rng.random() < self.failure_rate:
+            return failed(latency, rng.choice(FAILURE_CODES))
+        return Outcome(latency)
+
+
+def _profile(mobile: float, unicom: float, telecom: float, intl: float, **kw) -> dict:
+    return {
+        Operator.CHINA_MOBILE: LatencyModel(mobile, **kw),
+        Operator.CHINA_UNICOM: LatencyModel(unicom, **kw),
+        Operator.CHINA_TELECOM: LatencyModel(telecom, **kw),
+        Operator.INTERNATIONAL: LatencyModel(intl, **kw),
+    }
+
+
+# Named profiles (`mockcarrier serve --delivery-profile`):
+# default: most reports within 1-3 s, 0.5 % tail to 8 s, 0.3 % failed (p99 ≈ 3 s).
+# slow:    p99 ≈ 8 s, beyond the tender's 5 s (§2.1.3).
+# lossy:   3 % failed, below the tender's 99 % delivery rate.
+# instant: every report due at once, none failed (for tests).
+PROFILES: dict[str, dict[Operator, LatencyModel]] = {
+    "default": _profile(1.3, 1.5, 1.7, 2.5, sigma=0.3, failure_rate=0.003),
+    "slow": _profile(3.0, 3.2, 3.4, 4.0, sigma=0.38, failure_rate=0.003, tail=(6.0, 12.0)),
+    "lossy": _profile(1.3, 1.5, 1.7, 2.5, sigma=0.3, failure_rate=0.03),
+    "instant": _profile(0.0, 0.0, 0.0, 0.0, sigma=0.0, failure_rate=0.0, tail_rate=0.0),
+}
+
+# Magic numbers: any mainland segment followed by 0000000 and a digit has a fixed fate,
+# e.g. 13800000002 always fails. Documented in README.md.
+MAGIC_RE = re.compile(r"^1\d{2}0000000(\d)$")
+MAGIC_OUTCOMES: dict[str, Outcome] = {
+    "1": Outcome(0.5),  # delivered after 0.5 s
+    "2": failed(1.0, "UNDELIV"),  # failed after 1 s
+    "3": Outcome(None),  # never reported
+    "4": failed(3.0, "EXPIRED"),  # expired after 3 s
+    "6": Outcome(6.0),  # delivered after 6 s: beyond the 5 s target
+    "9": Outcome(0.0),  # delivered at once
+}
+
+
+def magic_outcome(mobile: MobileNumber) -> Outcome | None:
+    match = MAGIC_RE.match(mobile.national)
+    return MAGIC_OUTCOMES.get(match.group(1)) if match else None
+
+
+def outcome_for(
+    mobile: MobileNumber, msgid: int, seed: int, profile: str, magic: bool = True
+) -> Outcome:
+    """The fate of the message sent to one mobile under the per-mobile msgid."""
+    if not mobile.valid:
+        return failed(0.0, INVALID_NUMBER[0])
+    if magic:
+        fixed = magic_outcome(mobile)
+        if fixed is not None:
+            return fixed
+    rng = random.Random(f"{seed}:{msgid}")
+    return PROFILES[profile][mobile.operator].draw(rng)
+
+
+SEGMENT_GAP = 0.02  # later segments of one message report a little later
+
+
+def segment_latency(outcome: Outcome, pknum: int) -> float | None:
+    if outcome.latency is None:
+        return None
+    return outcome.latency + (pknum - 1) * SEGMENT_GAP

@@ -1,0 +1,278 @@
+"""Request and answer bodies in the three formats of §1: JSON, XML, form-urlencoded.
+
+The reader is tolerant (the document's own unquoted XML prolog, whitespace, charset
+parameters, unencoded multimt in forms); the writer is exact.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import Enum
+from typing import Any
+from urllib.parse import quote, unquote_plus, unquote_to_bytes
+from xml.etree.ElementTree import Element
+from xml.sax.saxutils import escape
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from .content import is_percent_encoded
+from .endpoints import ENDPOINTS, Endpoint
+from .errors import CodecError
+
+XML_PROLOG = '<?xml version="1.0" encoding="UTF-8"?>'
+_PROLOG_RE = re.compile(rb"^<\?xml\s([^?]*)\?>", re.IGNORECASE)
+_PROLOG_ATTR_RE = re.compile(rb"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'?]+))""")
+# Fields that are integers in answers (§2.x.6 tables): typed when read back from XML.
+INTEGER_FIELDS = frozenset(
+    {"result", "msgid", "pknum", "pktotal", "status", "chargetype", "balance", "seqid"}
+)
+JSON_MEDIA = "application/json"
+FORM_MEDIA = "application/x-www-form-urlencoded"
+XML_MEDIA = "application/xml"
+
+
+class Format(str, Enum):
+    JSON = "json"
+    XML = "xml"
+    FORM = "form"
+
+    @property
+    def media_type(self) -> str:
+        return {"json": JSON_MEDIA, "xml": XML_MEDIA, "form": FORM_MEDIA}[self.value]
+
+
+def media_type_of(content_type: str | None) -> str:
+    """The bare media type of a Content-Type header, lower case, parameters dropped."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def request_format(content_type: str | None, body: bytes = b"") -> Format:
+    """§2.1.4 用Content-type识别请求包报文的格式; sniff the body when the header is
+    missing or names none of the three."""
+    media = media_type_of(content_type)
+    if media == JSON_MEDIA or media.endswith("+json"):
+        return Format.JSON
+    if media in (XML_MEDIA, "text/xml") or media.endswith("+xml"):
+        return Format.XML
+    if media == FORM_MEDIA:
+        return Format.FORM
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if head in (b"{", b"["):
+        return Format.JSON
+    if head == b"<":
+        return Format.XML
+    return Format.FORM
+
+
+def answer_format(fmt: Format) -> Format:
+    """§2.1.8 urlencode与JSON请求都以JSON返回数据; XML requests get XML."""
+    return Format.XML if fmt is Format.XML else Format.JSON
+
+
+# ---------------------------------------------------------------- reading requests
+
+
+def parse_request(body: bytes, fmt: Format) -> dict[str, Any]:
+    """Fields of a request body. Scalars stay as sent (JSON numbers remain numbers);
+    multimt becomes a list of dicts. Raises CodecError when the body is unreadable."""
+    if fmt is Format.JSON:
+        return _parse_json_object(body)
+    if fmt is Format.XML:
+        root = parse_xml(body)
+        return element_fields(root)
+    return parse_form(body)
+
+
+def _parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CodecError(f"body is not JSON: {exc}", body) from exc
+    if not isinstance(value, dict):
+        raise CodecError("JSON body is not an object", body)
+    multimt = value.get("multimt")
+    if isinstance(multimt, str):  # tolerated: the form convention inside JSON
+        value["multimt"] = parse_multimt_text(multimt)
+    return value
+
+
+def parse_multimt_text(text: str) -> Any:
+    """§2.3.5 multimt carried as a JSON array string (form requests)."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return text  # left for the field rules to reject
+
+
+def parse_form(body: bytes) -> dict[str, Any]:
+    """A form body, read byte-exact so GBK content survives (§2.1.7 urlencode)."""
+    fields: dict[str, Any] = {}
+    # Line breaks are never part of an urlencoded body; the document's own examples
+    # are wrapped mid-value (timestamp=08031920⏎20), so they are dropped.
+    text = body.decode("latin-1").replace("\r", "").replace("\n", "")
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, _, raw = pair.partition("=")
+        name = unquote_plus(name).strip()
+        if name == "multimt" and raw.lstrip().startswith("["):
+            # §2.3.7 the document's form example carries the JSON array unencoded.
+            fields[name] = parse_multimt_text(raw.encode("latin-1").decode("utf-8", "replace"))
+            continue
+        value = unquote_to_bytes(raw.replace("+", " "))
+        if name == "content":
+            fields[name] = _form_content(value)
+        elif name == "multimt":
+            fields[name] = parse_multimt_text(value.decode("utf-8", "replace"))
+        else:
+            fields[name] = value.decode("utf-8", "replace")
+    return fields
+
+
+def _form_content(value: bytes) -> str:
+    """Content in a form: the GBK bytes themselves (the document's example, one level
+    of encoding) or an urlencoded string encoded once more (double encoding). Both
+    come back as the urlencoded text a JSON request would carry."""
+    if is_percent_encoded(value):
+        return value.decode("ascii")
+    return quote(value, safe="")
+
+
+def parse_xml(body: bytes) -> Element:
+    """Parse XML safely (no entities, no DTD), mending the document's own prolog."""
+    try:
+        return SafeET.fromstring(normalise_xml(body))
+    except (SafeET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
+        raise CodecError(f"body is not XML: {exc}", body) from exc
+
+
+def normalise_xml(body: bytes) -> bytes:
+    """Quote an unquoted prolog (§2.1.7 writes <?xml version=1.0 encoding=utf-8?>),
+    drop a BOM or blank lines before it, and re-encode a non-UTF-8 declared charset."""
+    body = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    match = _PROLOG_RE.match(body)
+    if not match:
+        return body
+    attrs = {
+        m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or "").decode("latin-1")
+        for m in _PROLOG_ATTR_RE.finditer(match.group(1))
+    }
+    encoding = attrs.get("encoding", "utf-8").lower()
+    rest = body[match.end() :]
+    if encoding not in ("utf-8", "utf8", "us-ascii", "ascii"):
+        rest = rest.decode(encoding).encode("utf-8")  # LookupError / ValueError → CodecError
+    return XML_PROLOG.encode("ascii") + rest
+
+
+def element_fields(root: Element) -> dict[str, Any]:
+    """Children of a root as fields; an element with children (multimt, mos, rpts)
+    becomes a list of dicts, one per child element."""
+    fields: dict[str, Any] = {}
+    for child in root:
+        if len(child):
+            fields[child.tag] = [
+                {leaf.tag: (leaf.text or "") for leaf in item} for item in child
+            ]
+        else:
+            fields[child.tag] = child.text or ""
+    return fields
+
+
+# ---------------------------------------------------------------- writing
+
+
+def encode_answer(
+    endpoint: Endpoint | str, answer: dict[str, Any], fmt: Format, xml_media: str = XML_MEDIA
+) -> tuple[bytes, str]:
+    """An answer body and its Content-Type."""
+    ep = ENDPOINTS[endpoint] if isinstance(endpoint, str) else endpoint
+    if fmt is Format.XML:
+        return xml_document(ep.answer_root, answer, ep.list_item), f"{xml_media}; charset=utf-8"
+    return json_body(answer), f"{JSON_MEDIA}; charset=utf-8"
+
+
+def json_body(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def xml_document(root: str, fields: dict[str, Any], item_tag: str | None = None) -> bytes:
+    """<?xml ...?><root><field>value</field>...</root>; a list becomes child elements
+    named item_tag (mo, rpt, mt); an empty list or "" an empty element."""
+    parts = [XML_PROLOG, f"<{root}>"]
+    for name, value in fields.items():
+        if isinstance(value, list):
+            tag = item_tag or "item"
+            inner = "".join(
+                f"<{tag}>{''.join(_xml_leaf(k, v) for k, v in item.items())}</{tag}>"
+                for item in value
+            )
+            parts.append(f"<{name}>{inner}</{name}>")
+        else:
+            parts.append(_xml_leaf(name, value))
+    parts.append(f"</{root}>")
+    return "".join(parts).encode("utf-8")
+
+
+def _xml_leaf(name: str, value: Any) -> str:
+    return f"<{name}>{escape('' if value is None else str(value))}</{name}>"
+
+
+def encode_request(endpoint: Endpoint | str, fields: dict[str, Any], fmt: Format) -> bytes:
+    """A request body as the document's examples write it (§2.x.7)."""
+    ep = ENDPOINTS[endpoint] if isinstance(endpoint, str) else endpoint
+    if fmt is Format.JSON:
+        return json_body(fields)
+    if fmt is Format.XML:
+        return xml_document(ep.request_root, fields, "mt")
+    return encode_form(fields)
+
+
+def encode_form(fields: dict[str, Any]) -> bytes:
+    """Form body; content is already urlencoded GBK and goes in as is (§2.1.7), the
+    multimt list as an encoded JSON string, every other value percent-encoded."""
+    pairs = []
+    for name, value in fields.items():
+        if name == "content":
+            pairs.append(f"content={value}")
+        elif isinstance(value, (list, dict)):
+            pairs.append(f"{name}={quote(json.dumps(value, separators=(',', ':')), safe='')}")
+        else:
+            pairs.append(f"{name}={quote(str(value), safe='')}")
+    return "&".join(pairs).encode("ascii")
+
+
+# ---------------------------------------------------------------- reading answers
+
+
+def parse_answer(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """An answer as a dict with the document's types (integers as int)."""
+    fmt = request_format(content_type, body)
+    if fmt is Format.XML:
+        fields = element_fields(parse_xml(body))
+        answer: dict[str, Any] = {k: _typed(k, v) for k, v in fields.items()}
+        for name in ("mos", "rpts"):
+            if name in answer and answer[name] == "" and answer.get("result") == 0:
+                answer[name] = []
+            if isinstance(answer.get(name), list):
+                answer[name] = [{k: _typed(k, v) for k, v in i.items()} for i in answer[name]]
+        return answer
+    if fmt is Format.FORM:
+        raise CodecError("answer is neither JSON nor XML", body)
+    try:
+        value = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CodecError(f"answer is not JSON: {exc}", body) from exc
+    if not isinstance(value, dict):
+        raise CodecError("JSON answer is not an object", body)
+    return value
+
+
+def _typed(name: str, value: Any) -> Any:
+    if name in INTEGER_FIELDS and isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,75 @@
+"""Message content encodings: §2.1.5 MT content is urlencoded GBK; §2.4.6 MO content
+is urlencoded UTF-8 (the §2.7.5 push example carries GBK: see docs/interpretations.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote_to_bytes
+
+MT_CHARSET = "gbk"  # §2.1.5 urlencode（GBK明文）
+MO_CHARSET = "utf-8"  # §2.4.6 urlencode（UTF-8明文）
+_ESCAPE_RE = re.compile(r"%[0-9A-F]{2}")
+_BAD_ESCAPE_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ESCAPED_RE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def urlencode_text(text: str, charset: str, errors: str = "strict") -> str:
+    """Percent-encode every byte but letters, digits and -_.~, with lower-case hex as in
+    the document's examples (%d1%e9...). With errors="strict", raises UnicodeEncodeError
+    for characters the charset lacks."""
+    encoded = quote(text.encode(charset, errors), safe="")
+    return _ESCAPE_RE.sub(lambda m: m.group(0).lower(), encoded)
+
+
+def encode_mt_content(text: str) -> str:
+    """§2.1.5 content as a client sends it."""
+    return urlencode_text(text, MT_CHARSET)
+
+
+def encode_mo_content(text: str, charset: str = MO_CHARSET) -> str:
+    """§2.4.6 MO content as the carrier answers it (unencodable characters become ?)."""
+    return urlencode_text(text, charset, errors="replace")
+
+
+@dataclass
+class DecodedText:
+    text: str
+    issues: list[str] = field(default_factory=list)
+
+
+def decode_text(value: str, charset: str) -> DecodedText:
+    """Read an urlencoded text leniently, listing each deviation instead of failing.
+
+    `+` stands for a space (form-style encoders such as Java's URLEncoder write it).
+    """
+    issues: list[str] = []
+    if any(ord(ch) > 0x7F for ch in value):
+        return DecodedText(value, ["content not urlencoded (raw non-ASCII text)"])
+    if _BAD_ESCAPE_RE.search(value):
+        issues.append("content has a '%' that starts no escape")
+    raw = unquote_to_bytes(value.replace("+", " "))
+    try:
+        return DecodedText(raw.decode(charset), issues)
+    except UnicodeDecodeError:
+        issues.append(f"content bytes are not valid {charset.upper()}")
+        return DecodedText(raw.decode(charset, errors="replace"), issues)
+
+
+def decode_mt_content(value: str) -> DecodedText:
+    """§2.1.5 content as the carrier reads it."""
+    return decode_text(value, MT_CHARSET)
+
+
+def decode_mo_content(value: str, charset: str = MO_CHARSET) -> DecodedText:
+    """§2.4.6 MO content as a client reads it."""
+    return decode_text(value, charset)
+
+
+def is_percent_encoded(raw: bytes) -> bool:
+    """ASCII holding at least one %XX escape: an already-urlencoded value."""
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    return bool(_ESCAPED_RE.search(text))

@@ -1,0 +1,92 @@
+"""§3.2 mobile number rules and operator classification."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Operator(str, Enum):
+    CHINA_MOBILE = "china_mobile"
+    CHINA_UNICOM = "china_unicom"
+    CHINA_TELECOM = "china_telecom"
+    INTERNATIONAL = "international"
+    INVALID = "invalid"
+
+    @property
+    def label_zh(self) -> str:
+        return {
+            "china_mobile": "中国移动",
+            "china_unicom": "中国联通",
+            "china_telecom": "中国电信",
+            "international": "国际",
+            "invalid": "无效号码",
+        }[self.value]
+
+
+# Number segments in use (MIIT allocation). 192 (China Broadnet) rides China Mobile's
+# network and is listed with it; virtual operators' 170x / 16x blocks by their host.
+_PREFIXES: dict[Operator, tuple[str, ...]] = {
+    Operator.CHINA_MOBILE: (
+        "1340", "1341", "1342", "1343", "1344", "1345", "1346", "1347", "1348",
+        "135", "136", "137", "138", "139", "147", "148", "150", "151", "152", "157",
+        "158", "159", "165", "172", "178", "182", "183", "184", "187", "188", "192",
+        "195", "197", "198", "1703", "1705", "1706",
+    ),
+    Operator.CHINA_UNICOM: (
+        "130", "131", "132", "145", "146", "155", "156", "166", "167", "171", "175",
+        "176", "185", "186", "196", "1704", "1707", "1708", "1709",
+    ),
+    Operator.CHINA_TELECOM: (
+        "133", "1349", "149", "153", "162", "173", "174", "177", "180", "181", "189",
+        "190", "191", "193", "199", "1700", "1701", "1702",
+    ),
+}
+# Longest prefix first so 1349 (Telecom) wins over 134x (Mobile).
+_PREFIX_TABLE = sorted(
+    ((prefix, op) for op, prefixes in _PREFIXES.items() for prefix in prefixes),
+    key=lambda item: -len(item[0]),
+)
+_MAINLAND_RE = re.compile(r"^1\d{10}$")
+# §3.2 国外号码: 00 + 国际电话区号 + 手机号码 (E.164: at most 15 digits after 00)
+_INTERNATIONAL_RE = re.compile(r"^00[1-9]\d{6,14}$")
+CHINA_PREFIX = "0086"  # §3.2 mixed batches write mainland numbers as 0086 + number
+
+
+@dataclass(frozen=True)
+class MobileNumber:
+    raw: str
+    national: str  # the number without the 0086 prefix (international ones unchanged)
+    operator: Operator
+
+    @property
+    def valid(self) -> bool:
+        return self.operator is not Operator.INVALID
+
+
+def mainland_operator(number: str) -> Operator:
+    """Operator of an 11-digit mainland number, INVALID when no segment matches."""
+    if not _MAINLAND_RE.match(number):
+        return Operator.INVALID
+    for prefix, operator in _PREFIX_TABLE:
+        if number.startswith(prefix):
+            return operator
+    return Operator.INVALID
+
+
+def classify(raw: str) -> MobileNumber:
+    """§3.2 mainland without prefix, 0086 + mainland, or 00 + country code + number."""
+    number = raw.strip()
+    if number.startswith(CHINA_PREFIX) and len(number) == 15:
+        national = number[len(CHINA_PREFIX) :]
+        return MobileNumber(raw, national, mainland_operator(national))
+    if number.startswith("00"):
+        valid = bool(_INTERNATIONAL_RE.match(number)) and not number.startswith(CHINA_PREFIX)
+        return MobileNumber(raw, number, Operator.INTERNATIONAL if valid else Operator.INVALID)
+    return MobileNumber(raw, number, mainland_operator(number))
+
+
+def split_mobiles(field: str) -> list[str]:
+    """§2.2.5 多个手机号请用英文逗号分隔: items as sent, whitespace around each trimmed."""
+    return [item.strip() for item in field.split(",")]

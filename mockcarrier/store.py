@@ -220,8 +220,11 @@ class SqliteStore:
 
     # ------------------------------------------------------------ auth failures
 
-    def record_auth_failure(self, userid: str, at: float) -> None:
+    def record_auth_failure(self, userid: str, at: float, keep: float = 86400.0) -> None:
+        """Record a failure, forgetting this account's failures older than keep seconds."""
         with self._write() as conn:
+            conn.execute("DELETE FROM auth_failures WHERE userid = ? AND at < ?",
+                         (userid, at - keep))
             conn.execute("INSERT INTO auth_failures VALUES (?, ?)", (userid, at))
 
     def auth_failures_since(self, userid: str, since: float) -> int:
@@ -229,13 +232,6 @@ class SqliteStore:
             "SELECT COUNT(*) FROM auth_failures WHERE userid = ? AND at >= ?", (userid, since)
         )
         return int(rows[0][0])
-
-    def clear_auth_failures(self, userid: str, before: float | None = None) -> None:
-        with self._write() as conn:
-            if before is None:
-                conn.execute("DELETE FROM auth_failures WHERE userid = ?", (userid,))
-            else:
-                conn.execute("DELETE FROM auth_failures WHERE at < ?", (before,))
 
     # ------------------------------------------------------------ sending
 

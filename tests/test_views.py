@@ -1,0 +1,39 @@
+"""mockcarrier.views: a broken store is an answer, not a crash (§4 -100999)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from mockcarrier import Settings, create_app
+from smsapi.auth import china_now, digest, format_timestamp
+
+
+def signed(**fields: str) -> str:
+    timestamp = format_timestamp(china_now())
+    return json.dumps({"userid": "J10003", "pwd": digest("J10003", "111111", timestamp),
+                       "timestamp": timestamp, **fields})
+
+
+def test_store_failure_answers_minus_100999_in_shape(tmp_path: Path) -> None:
+    db = tmp_path / "broken.db"
+    app = create_app(Settings(db=str(db)))
+    with sqlite3.connect(db) as conn:  # a real fault in the real store: a table is gone
+        conn.execute("DROP TABLE reports")
+    client = app.test_client()
+    sent = client.post("/sms/v2/std/single_send", data=signed(mobile="13800138000",
+                       content="%b2%e2"), content_type="application/json")
+    assert sent.status_code == 200
+    assert sent.get_json() == {"result": -100999, "msgid": 0, "custid": ""}
+    assert "store failure" in sent.headers["X-Mock-Reason"]
+
+
+def test_store_failure_on_pull_keeps_the_pull_shape(tmp_path: Path) -> None:
+    db = tmp_path / "broken.db"
+    app = create_app(Settings(db=str(db)))
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE mos")
+    answer = app.test_client().post("/sms/v2/std/get_mo", data=signed(),
+                                    content_type="application/json")
+    assert answer.get_json() == {"result": -100999, "mos": ""}

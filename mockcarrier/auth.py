@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from smsapi.auth import DIGEST_RE, digest, looks_like_unix_time, secrets_equal, timestamp_skew
@@ -96,9 +96,14 @@ def timestamp_problem(timestamp: str, settings: Settings, now: datetime) -> str:
         ):
             return ""
         return f"timestamp {timestamp!r} is not MMDDHHMMSS"
-    if abs(skew) > settings.timestamp_tolerance:
-        return f"timestamp {skew:+.0f} s from the carrier's clock"
-    return ""
+    if abs(skew) <= settings.timestamp_tolerance:
+        return ""
+    if settings.accept_utc_timestamp:
+        # §3.1 names no time zone: a client whose clock runs in UTC is still current.
+        utc_skew = timestamp_skew(timestamp, now, timezone.utc)
+        if utc_skew is not None and abs(utc_skew) <= settings.timestamp_tolerance:
+            return ""
+    return f"timestamp {skew:+.0f} s from the carrier's clock (China time)"
 
 
 def account_by_apikey(store: SqliteStore, apikey: str) -> AccountRecord | None:

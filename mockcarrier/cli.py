@@ -49,6 +49,9 @@ def settings_options(func: Any) -> Any:
                           "check off.  [default: 600]"),
         click.option("--accept-unix-timestamp/--no-accept-unix-timestamp", default=None,
                      help="Also accept Unix seconds as the timestamp.  [default: no]"),
+        click.option("--accept-utc-timestamp/--no-accept-utc-timestamp", default=None,
+                     help="Also accept a timestamp written in UTC wall-clock time (the "
+                          "document names no time zone).  [default: yes]"),
         click.option("--delivery-profile", type=click.Choice(sorted(PROFILES)),
                      help="Delivery profile of every configured account.  [default: default]"),
         click.option("--admin-token",

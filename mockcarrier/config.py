@@ -116,6 +116,7 @@ class Settings:
     clock_offset: float = 0.0  # seconds added to the mock's clock
     timestamp_tolerance: float = 600.0  # §3.1 seconds of skew allowed; 0 disables the check
     accept_unix_timestamp: bool = False  # accept Unix seconds as `timestamp`
+    accept_utc_timestamp: bool = True  # also accept a timestamp written in UTC wall time
     lockout_failures: int = 5  # -100002 after this many failures...
     lockout_window: float = 60.0  # ...within this many seconds, for as long
     admin_token: str = ""

@@ -65,6 +65,7 @@ def _profile(mobile: float, unicom: float, telecom: float, intl: float, **kw) ->
         Operator.CHINA_MOBILE: LatencyModel(mobile, **kw),
         Operator.CHINA_UNICOM: LatencyModel(unicom, **kw),
         Operator.CHINA_TELECOM: LatencyModel(telecom, **kw),
+        Operator.MAINLAND_OTHER: LatencyModel(mobile, **kw),
         Operator.INTERNATIONAL: LatencyModel(intl, **kw),
     }
 

@@ -32,21 +32,24 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(CHINA_TZ).strftime("%m%d%H%M%S")
 
 
-def resolve_timestamp(timestamp: str, now: datetime) -> datetime | None:
+def resolve_timestamp(
+    timestamp: str, now: datetime, tz: timezone = CHINA_TZ
+) -> datetime | None:
     """The moment a year-less MMDDHHMMSS stands for: the candidate year nearest to now.
 
     §3.1 gives no year, so 1231235959 sent a second before New Year must resolve to
     the old year and 0101000000 to the new one, whichever side of midnight `now` is.
+    The text is read as wall-clock time in tz (China time unless told otherwise).
     Returns None when the text is not a valid MMDDHHMMSS.
     """
     if not TIMESTAMP_RE.match(timestamp or ""):
         return None
     month, day, hour, minute, second = (int(timestamp[i : i + 2]) for i in range(0, 10, 2))
-    now = now.astimezone(CHINA_TZ)
+    now = now.astimezone(tz)
     candidates = []
     for year in (now.year - 1, now.year, now.year + 1):
         try:
-            candidates.append(datetime(year, month, day, hour, minute, second, tzinfo=CHINA_TZ))
+            candidates.append(datetime(year, month, day, hour, minute, second, tzinfo=tz))
         except ValueError:  # 0230, 1340, Feb 29 outside leap years...
             continue
     if not candidates:
@@ -54,12 +57,13 @@ def resolve_timestamp(timestamp: str, now: datetime) -> datetime | None:
     return min(candidates, key=lambda moment: abs((moment - now).total_seconds()))
 
 
-def timestamp_skew(timestamp: str, now: datetime) -> float | None:
-    """Seconds between the client's timestamp and now (None when not MMDDHHMMSS)."""
-    moment = resolve_timestamp(timestamp, now)
+def timestamp_skew(timestamp: str, now: datetime, tz: timezone = CHINA_TZ) -> float | None:
+    """Seconds between the client's timestamp (wall clock in tz) and now; None when
+    the text is not MMDDHHMMSS."""
+    moment = resolve_timestamp(timestamp, now, tz)
     if moment is None:
         return None
-    return (moment - now.astimezone(CHINA_TZ)).total_seconds()
+    return (moment - now).total_seconds()
 
 
 def looks_like_unix_time(timestamp: str, now: datetime, window: float = 86400.0) -> bool:

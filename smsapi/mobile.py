@@ -11,6 +11,7 @@ class Operator(str, Enum):
     CHINA_MOBILE = "china_mobile"
     CHINA_UNICOM = "china_unicom"
     CHINA_TELECOM = "china_telecom"
+    MAINLAND_OTHER = "mainland_other"  # a 1[3-9] number in no allocated segment
     INTERNATIONAL = "international"
     INVALID = "invalid"
 
@@ -20,6 +21,7 @@ class Operator(str, Enum):
             "china_mobile": "中国移动",
             "china_unicom": "中国联通",
             "china_telecom": "中国电信",
+            "mainland_other": "其他号段",
             "international": "国际",
             "invalid": "无效号码",
         }[self.value]
@@ -48,7 +50,9 @@ _PREFIX_TABLE = sorted(
     ((prefix, op) for op, prefixes in _PREFIXES.items() for prefix in prefixes),
     key=lambda item: -len(item[0]),
 )
-_MAINLAND_RE = re.compile(r"^1\d{10}$")
+# The validation Chinese platforms apply: 11 digits, 1 then 3-9. Numbers in segments not
+# allocated yet (154, 16x, 179...) pass it too, so they are valid but of no known operator.
+_MAINLAND_RE = re.compile(r"^1[3-9]\d{9}$")
 # §3.2 国外号码: 00 + 国际电话区号 + 手机号码 (E.164: at most 15 digits after 00)
 _INTERNATIONAL_RE = re.compile(r"^00[1-9]\d{6,14}$")
 CHINA_PREFIX = "0086"  # §3.2 mixed batches write mainland numbers as 0086 + number
@@ -66,13 +70,14 @@ class MobileNumber:
 
 
 def mainland_operator(number: str) -> Operator:
-    """Operator of an 11-digit mainland number, INVALID when no segment matches."""
+    """Operator of an 11-digit mainland number by its segment; INVALID when the number
+    is not 1[3-9] plus 9 digits."""
     if not _MAINLAND_RE.match(number):
         return Operator.INVALID
     for prefix, operator in _PREFIX_TABLE:
         if number.startswith(prefix):
             return operator
-    return Operator.INVALID
+    return Operator.MAINLAND_OTHER
 
 
 def classify(raw: str) -> MobileNumber:

@@ -31,6 +31,14 @@ def test_timestamp_outside_tolerance_is_a_problem() -> None:
     assert timestamp_problem("0101000400", settings, at("2027-01-01 00:00:00")) == ""
 
 
+def test_a_timestamp_in_utc_wall_time_is_current_unless_turned_off() -> None:
+    now = at("2026-11-24 20:00:00")  # 12:00 UTC
+    assert timestamp_problem("1124120000", Settings(), now) == ""
+    assert "China time" in timestamp_problem("1124120000",
+                                             Settings(accept_utc_timestamp=False), now)
+    assert timestamp_problem("1124160000", Settings(), now) != ""  # neither clock
+
+
 def test_tolerance_zero_turns_the_check_off() -> None:
     assert timestamp_problem("0615120000", Settings(timestamp_tolerance=0),
                              at("2027-01-01 00:00:00")) == ""

@@ -164,8 +164,11 @@ def messages(userid: str) -> Response:
             return _error(400, "msgid is an integer")
     limit = request.args.get("limit", 100, type=int)
     rows = carrier().store.messages(
-        record.userid, mobile=request.args.get("mobile", ""),
-        custid=request.args.get("custid", ""), msgids=msgids, limit=max(1, min(limit, 1000)),
+        record.userid,
+        mobile=request.args.get("mobile", ""),
+        custid=request.args.get("custid", ""),
+        msgids=msgids,
+        limit=max(1, min(limit, 1000)),
     )
     return jsonify(rows)
 

@@ -24,10 +24,12 @@ def create_app(settings: Settings | None = None, store: SqliteStore | None = Non
 
     @app.get("/")
     def index() -> Response:
-        return jsonify({
-            "service": "mock carrier for the Chongqing Tongyu SMS interface (attachment 6)",
-            "endpoints": {name: e.path for name, e in ENDPOINTS.items()},
-            "admin": "/__admin/health",
-        })
+        return jsonify(
+            {
+                "service": "mock carrier for the Chongqing Tongyu SMS interface (attachment 6)",
+                "endpoints": {name: e.path for name, e in ENDPOINTS.items()},
+                "admin": "/__admin/health",
+            }
+        )
 
     return app

@@ -72,8 +72,10 @@ def check_password(
     if "md5" in cfg.auth_modes and DIGEST_RE.match(pwd.lower()) and timestamp:
         problem = timestamp_problem(timestamp, settings, now)
         # The digest is over the userid as sent; clients that upper-case it first match too.
-        candidates = {digest(userid, cfg.password, timestamp), digest(cfg.userid, cfg.password,
-                                                                       timestamp)}
+        candidates = {
+            digest(userid, cfg.password, timestamp),
+            digest(cfg.userid, cfg.password, timestamp),
+        }
         matched = any(secrets_equal(pwd.lower(), c) for c in candidates)
         if matched and not problem:
             return "md5", ""

@@ -34,6 +34,7 @@ def compose(prefix: int, counter: int, pknum: int = 1) -> int:
         raise ValueError("counter out of range")
     if not 0 < pknum <= MAX_SEGMENTS:
         raise ValueError("pknum out of range")
+    check_prefix(prefix)
     return wrap_int64((prefix << PREFIX_SHIFT) | ((pknum - 1) << COUNTER_BITS) | counter)
 
 

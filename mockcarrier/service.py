@@ -104,8 +104,10 @@ def checked_content(raw: Any, cfg: AccountConfig) -> tuple[str, list[str]]:
     decoded = decode_mt_content(value)
     text = signed_text(decoded.text, cfg.signature)
     if content_too_long(text):
-        raise Refusal(Result.CONTENT_TOO_LONG, f"content has {len(text)} characters with the "
-                      "signature, over 1000")
+        raise Refusal(
+            Result.CONTENT_TOO_LONG,
+            f"content has {len(text)} characters with the signature, over 1000",
+        )
     return text, decoded.issues
 
 
@@ -142,7 +144,10 @@ def single_send(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
 
 def batch_send(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
     """§2.2 one content to up to 1000 mobiles; invalid numbers get failed reports."""
-    numbers = [n for n in split_mobiles(text_value(fields.get("mobile"))) if n]
+    raw = fields.get("mobile")
+    if isinstance(raw, list):  # tolerated: a JSON array instead of a comma-separated string
+        raw = ",".join(text_value(n) for n in raw)
+    numbers = [n for n in split_mobiles(text_value(raw)) if n]
     if not numbers:
         raise Refusal(Result.MOBILE_INVALID, "no mobile")
     if len(numbers) > MAX_BATCH_MOBILES:
@@ -166,8 +171,9 @@ def multi_send(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
             raise Refusal(Result.MOBILE_INVALID, f"multimt item {position} is not an object")
         text, issues = checked_content(entry.get("content"), ctx.cfg)
         options = checked_options(entry, ctx.cfg)
-        items.append(Item(classify(text_value(entry.get("mobile"))), text, issues=issues,
-                          **options))
+        items.append(
+            Item(classify(text_value(entry.get("mobile"))), text, issues=issues, **options)
+        )
     return accept(ctx, "multi_send", items, None, items[0].custid)
 
 
@@ -176,8 +182,10 @@ def get_mo(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
     limit = effective_retsize(int_value(fields.get("retsize")), ENDPOINTS["get_mo"].retsize_cap)
     rows = ctx.store.take_mos(ctx.cfg.userid, ctx.epoch, limit)
     mos = [
-        {**{k: row[k] for k in ("msgid", "mobile", "spno", "exno", "rtime")},
-         "content": encode_mo_content(row["text"], ctx.cfg.mo_charset)}
+        {
+            **{k: row[k] for k in ("msgid", "mobile", "spno", "exno", "rtime")},
+            "content": encode_mo_content(row["text"], ctx.cfg.mo_charset),
+        }
         for row in rows
     ]
     return answers.mo_answer(Result.OK, mos)
@@ -240,33 +248,68 @@ def accept(
         reports: list[tuple] = []
         for position, (item, pktotal) in enumerate(zip(items, pktotals, strict=False), start=1):
             msgid = mobile_msgid(base, position)  # §3.3 msgid + 手机号码位置 - 1
-            outcome = outcome_for(item.mobile, msgid, ctx.seed, cfg.delivery_profile,
-                                  ctx.settings.magic_numbers)
+            outcome = outcome_for(
+                item.mobile, msgid, ctx.seed, cfg.delivery_profile, ctx.settings.magic_numbers
+            )
             item_custid = item.custid or batch_custid
             item_spno = spno(cfg.channel, item.exno)
-            messages.append((
-                msgid, cfg.userid, position, item.mobile.raw, item.mobile.operator.value,
-                item.text if shared_text is None else None, pktotal, item_custid, item.svrtype,
-                item.exno, item_spno, item.exdata, json.dumps(item.issues, ensure_ascii=False),
-                stime, json.dumps(_outcome_dict(outcome)),
-            ))
+            messages.append(
+                (
+                    msgid,
+                    cfg.userid,
+                    position,
+                    item.mobile.raw,
+                    item.mobile.operator.value,
+                    item.text if shared_text is None else None,
+                    pktotal,
+                    item_custid,
+                    item.svrtype,
+                    item.exno,
+                    item_spno,
+                    item.exdata,
+                    json.dumps(item.issues, ensure_ascii=False),
+                    stime,
+                    json.dumps(_outcome_dict(outcome)),
+                )
+            )
             for pknum in range(1, pktotal + 1):
                 latency = segment_latency(outcome, pknum)
                 if latency is None:
                     continue  # a message that is never reported
-                reports.append((
-                    segment_msgid(base, position, pknum), msgid, cfg.userid, item_custid,
-                    pknum, pktotal, item.mobile.raw, item_spno, item.exno, stime,
-                    carrier_time(ctx.now + timedelta(seconds=latency)), outcome.status,
-                    outcome.errcode, outcome.errdesc, item.exdata,
-                    ctx.epoch + latency / ctx.settings.time_scale, "pending",
-                ))
+                reports.append(
+                    (
+                        segment_msgid(base, position, pknum),
+                        msgid,
+                        cfg.userid,
+                        item_custid,
+                        pknum,
+                        pktotal,
+                        item.mobile.raw,
+                        item_spno,
+                        item.exno,
+                        stime,
+                        carrier_time(ctx.now + timedelta(seconds=latency)),
+                        outcome.status,
+                        outcome.errcode,
+                        outcome.errdesc,
+                        item.exdata,
+                        ctx.epoch + latency / ctx.settings.time_scale,
+                        "pending",
+                    )
+                )
         return base, batch_custid, messages, reports
 
     acceptance = Acceptance(
-        userid=cfg.userid, endpoint=endpoint, fmt=ctx.fmt, auth_mode=ctx.auth_mode,
-        text=shared_text, mobiles=len(items), segments=sum(pktotals), cost_count=billed,
-        cost_micros=billed * cfg.price_micros, build=build,
+        userid=cfg.userid,
+        endpoint=endpoint,
+        fmt=ctx.fmt,
+        auth_mode=ctx.auth_mode,
+        text=shared_text,
+        mobiles=len(items),
+        segments=sum(pktotals),
+        cost_count=billed,
+        cost_micros=billed * cfg.price_micros,
+        build=build,
     )
     try:
         msgid, answer_custid = ctx.store.accept(acceptance, cfg.chargetype)
@@ -300,8 +343,10 @@ class Carrier:
         self.settings = settings
         self.store = store
         self.limiter = ConcurrencyLimiter()
-        self.seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(
-            1, 2**31
+        self.seed = (
+            settings.seed
+            if settings.seed is not None
+            else random.SystemRandom().randrange(1, 2**31)
         )
         ids.check_prefix(settings.msgid_prefix)
         store.ensure_accounts(settings.accounts)
@@ -342,12 +387,22 @@ class Carrier:
         handled.userid = cfg.userid
         with self.limiter.slot(cfg.userid, cfg.max_concurrent) as admitted:
             if not admitted:
-                raise Refusal(Result.TOO_MANY_CONNECTIONS,
-                              f"more than {cfg.max_concurrent} requests in flight")
+                raise Refusal(
+                    Result.TOO_MANY_CONNECTIONS,
+                    f"more than {cfg.max_concurrent} requests in flight",
+                )
             if cfg.answer_delay_ms:
                 time.sleep(cfg.answer_delay_ms / 1000)
-            ctx = Context(self.store, self.settings, outcome.account, outcome.mode,
-                          handled.fmt.value, now, time.time(), self.seed)
+            ctx = Context(
+                self.store,
+                self.settings,
+                outcome.account,
+                outcome.mode,
+                handled.fmt.value,
+                now,
+                time.time(),
+                self.seed,
+            )
             handled.answer = HANDLERS[handled.endpoint](ctx, fields)
 
     def inject_mo(

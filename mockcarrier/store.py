@@ -58,8 +58,19 @@ CREATE TABLE IF NOT EXISTS auth_failures (userid TEXT NOT NULL, at REAL NOT NULL
 CREATE INDEX IF NOT EXISTS auth_failures_user ON auth_failures (userid, at);
 """
 REPORT_FIELDS = (
-    "msgid", "custid", "pknum", "pktotal", "mobile", "spno", "exno",
-    "stime", "rtime", "status", "errcode", "errdesc", "exdata",
+    "msgid",
+    "custid",
+    "pknum",
+    "pktotal",
+    "mobile",
+    "spno",
+    "exno",
+    "stime",
+    "rtime",
+    "status",
+    "errcode",
+    "errdesc",
+    "exdata",
 )  # §2.5.6 table 5-3, in the document's order
 MO_FIELDS = ("msgid", "mobile", "spno", "exno", "rtime")  # §2.4.6 table 4-3 (content apart)
 
@@ -223,8 +234,9 @@ class SqliteStore:
     def record_auth_failure(self, userid: str, at: float, keep: float = 86400.0) -> None:
         """Record a failure, forgetting this account's failures older than keep seconds."""
         with self._write() as conn:
-            conn.execute("DELETE FROM auth_failures WHERE userid = ? AND at < ?",
-                         (userid, at - keep))
+            conn.execute(
+                "DELETE FROM auth_failures WHERE userid = ? AND at < ?", (userid, at - keep)
+            )
             conn.execute("INSERT INTO auth_failures VALUES (?, ?)", (userid, at))
 
     def auth_failures_since(self, userid: str, since: float) -> int:
@@ -264,8 +276,18 @@ class SqliteStore:
             request_id = conn.execute(
                 "INSERT INTO requests (userid, endpoint, msgid, custid, text, fmt, auth_mode, "
                 "mobiles, segments, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (a.userid, a.endpoint, msgid, custid, a.text, a.fmt, a.auth_mode,
-                 a.mobiles, a.segments, time.time()),
+                (
+                    a.userid,
+                    a.endpoint,
+                    msgid,
+                    custid,
+                    a.text,
+                    a.fmt,
+                    a.auth_mode,
+                    a.mobiles,
+                    a.segments,
+                    time.time(),
+                ),
             ).lastrowid
             conn.executemany(
                 "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -320,8 +342,16 @@ class SqliteStore:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO mos VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL)",
-                (mo["msgid"], userid, mo["mobile"], mo["spno"], mo["exno"], mo["rtime"],
-                 mo["text"], time.time()),
+                (
+                    mo["msgid"],
+                    userid,
+                    mo["mobile"],
+                    mo["spno"],
+                    mo["exno"],
+                    mo["rtime"],
+                    mo["text"],
+                    time.time(),
+                ),
             )
         return int(mo["msgid"])
 
@@ -342,7 +372,12 @@ class SqliteStore:
     # ------------------------------------------------------------ views for admin
 
     def messages(
-        self, userid: str, *, mobile: str = "", custid: str = "", msgids: tuple[int, ...] = (),
+        self,
+        userid: str,
+        *,
+        mobile: str = "",
+        custid: str = "",
+        msgids: tuple[int, ...] = (),
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         sql = (

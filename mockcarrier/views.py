@@ -33,8 +33,9 @@ def endpoint(name: str) -> Response:
     status = 200
     try:
         body = request.get_data(cache=False)
-        handled = carrier().handle(name, body, request_format(content_type, body),
-                                   request.remote_addr or "")
+        handled = carrier().handle(
+            name, body, request_format(content_type, body), request.remote_addr or ""
+        )
     except RequestEntityTooLarge:
         # Over the body limit: refused unread, in the document's shape.
         status = 413
@@ -55,8 +56,12 @@ def respond(handled: Handled, content_type: str | None, status: int, started: fl
         response.headers["X-Mock-Reason"] = handled.reason.encode("ascii", "replace").decode()
     log.info(
         "%s %s %s %s result=%s %.1fms%s",
-        request.remote_addr, handled.endpoint, handled.fmt.value, handled.userid or "-",
-        handled.answer.get("result"), (time.perf_counter() - started) * 1000,
+        request.remote_addr,
+        handled.endpoint,
+        handled.fmt.value,
+        handled.userid or "-",
+        handled.answer.get("result"),
+        (time.perf_counter() - started) * 1000,
         f" ({handled.reason})" if handled.reason else "",
     )
     return response

@@ -32,9 +32,7 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(CHINA_TZ).strftime("%m%d%H%M%S")
 
 
-def resolve_timestamp(
-    timestamp: str, now: datetime, tz: timezone = CHINA_TZ
-) -> datetime | None:
+def resolve_timestamp(timestamp: str, now: datetime, tz: timezone = CHINA_TZ) -> datetime | None:
     """The moment a year-less MMDDHHMMSS stands for: the candidate year nearest to now.
 
     §3.1 gives no year, so 1231235959 sent a second before New Year must resolve to

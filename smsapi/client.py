@@ -186,9 +186,7 @@ class Client:
 
     def multi_send(self, items: Iterable[dict[str, str]]) -> SendResult:
         """§2.3 personalised contents: items of mobile, content (text), and options."""
-        multimt = [
-            {**_set(item), "content": encode_mt_content(item["content"])} for item in items
-        ]
+        multimt = [{**_set(item), "content": encode_mt_content(item["content"])} for item in items]
         return self._send("multi_send", {"multimt": multimt})
 
     def get_mo(self, retsize: int | None = None, charset: str = "utf-8") -> PullResult:

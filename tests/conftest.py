@@ -113,11 +113,27 @@ def start_server(tmp: Path, *extra: str, db: Path | None = None, port: int | Non
     db = db or tmp / "mock.db"
     port = port or free_port()
     log = tmp / f"server-{port}.log"
-    cmd = [sys.executable, "-m", "mockcarrier", "serve", "--port", str(port), "--db", str(db),
-           "--config", str(config), "--seed", "20200413", "--time-scale", "10", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mockcarrier",
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+        "--config",
+        str(config),
+        "--seed",
+        "20200413",
+        "--time-scale",
+        "10",
+        *extra,
+    ]
     with open(log, "ab") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     served = Served(f"http://127.0.0.1:{port}", db, process, log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # readiness poll, not a sleep for synchronisation

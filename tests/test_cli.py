@@ -9,8 +9,9 @@ from pathlib import Path
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mockcarrier", *args], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "mockcarrier", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_help_lists_the_commands() -> None:
@@ -22,18 +23,31 @@ def test_help_lists_the_commands() -> None:
 
 def test_serve_help_explains_every_option() -> None:
     out = run("serve", "--help").stdout
-    for option in ("--host", "--port", "--db", "--config", "--seed", "--time-scale",
-                   "--clock-offset", "--timestamp-tolerance", "--delivery-profile",
-                   "--admin-token", "--workers"):
+    for option in (
+        "--host",
+        "--port",
+        "--db",
+        "--config",
+        "--seed",
+        "--time-scale",
+        "--clock-offset",
+        "--timestamp-tolerance",
+        "--delivery-profile",
+        "--admin-token",
+        "--workers",
+    ):
         assert option in out
 
 
 def test_config_show_resolves_file_then_flags(tmp_path: Path) -> None:
     config = tmp_path / "mock.toml"
-    config.write_text('[server]\nport = 9000\ntime_scale = 5\n\n[[accounts]]\nuserid = "ab12"\n'
-                      'password = "x"\n', encoding="utf-8")
-    out = run("config", "show", "--config", str(config), "--port", "9100",
-              "--delivery-profile", "slow")
+    config.write_text(
+        '[server]\nport = 9000\ntime_scale = 5\n\n[[accounts]]\nuserid = "ab12"\npassword = "x"\n',
+        encoding="utf-8",
+    )
+    out = run(
+        "config", "show", "--config", str(config), "--port", "9100", "--delivery-profile", "slow"
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert (data["port"], data["time_scale"]) == (9100, 5)
@@ -44,13 +58,16 @@ def test_default_settings_carry_the_documents_demo_account() -> None:
     data = json.loads(run("config", "show").stdout)
     demo = data["accounts"][0]
     assert (demo["userid"], demo["password"], demo["apikey"]) == (
-        "J10003", "111111", "abade5589e2798f82f006bbc36d269ce")
+        "J10003",
+        "111111",
+        "abade5589e2798f82f006bbc36d269ce",
+    )
     assert demo["channel"].endswith("12122")
 
 
 def test_bad_config_is_a_one_line_usage_error(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text('[server]\nno_such_setting = 1\n', encoding="utf-8")
+    config.write_text("[server]\nno_such_setting = 1\n", encoding="utf-8")
     out = run("config", "show", "--config", str(config))
     assert out.returncode == 2
     assert "no_such_setting" in out.stderr

@@ -31,16 +31,21 @@ def credentials(userid: str = "J10003", password: str = "111111") -> dict[str, s
 
 def post(server: Served, endpoint: str, body: bytes | str, content_type: str) -> requests.Response:
     data = body.encode("utf-8") if isinstance(body, str) else body
-    return requests.post(f"{server.url}/sms/v2/std/{endpoint}", data=data,
-                         headers={"Content-Type": content_type}, timeout=10)
+    return requests.post(
+        f"{server.url}/sms/v2/std/{endpoint}",
+        data=data,
+        headers={"Content-Type": content_type},
+        timeout=10,
+    )
 
 
 # ---------------------------------------------------------------- formats (§1, §2.1.4)
 
 
-@pytest.mark.parametrize("fmt, media", [("json", "application/json"),
-                                        ("form", "application/json"),
-                                        ("xml", "application/xml")])
+@pytest.mark.parametrize(
+    "fmt, media",
+    [("json", "application/json"), ("form", "application/json"), ("xml", "application/xml")],
+)
 def test_answer_format_follows_request_format(server: Served, fmt: str, media: str) -> None:
     client = server.client(fmt=fmt)
     result = client.single_send("13800138000", "格式测试")
@@ -69,10 +74,10 @@ def test_document_xml_example_with_unquoted_prolog_is_accepted(server: Served) -
     body = f"""<?xml version=1.0 encoding=utf-8?>
 <mtreq>
 \t<userid>J10003</userid>
-<pwd>{c['pwd']} </pwd>
+<pwd>{c["pwd"]} </pwd>
 <mobile>13800138000</mobile>
 <content>%b2%e2%ca%d4%b6%cc%d0%c5</content>
-<timestamp>{c['timestamp']}</timestamp>
+<timestamp>{c["timestamp"]}</timestamp>
 <svrtype>SMS001</svrtype>
 <exno>0006</exno>
 <custid>b3d0a2783d31b21b8573</custid>
@@ -86,9 +91,11 @@ def test_document_xml_example_with_unquoted_prolog_is_accepted(server: Served) -
 def test_document_form_example_is_accepted(server: Served) -> None:
     """§2.1.7 urlencode example: GBK bytes percent-encoded once, line-wrapped."""
     c = credentials()
-    body = (f"userid=J10003&pwd={c['pwd']}&mobile=13800138000\n&content=%b2%e2%ca%d4%b6%cc"
-            f"%d0%c5&timestamp={c['timestamp'][:8]}\n{c['timestamp'][8:]}&svrtype=SMS001"
-            "\n&exno=0006&custid=b3d0a2783d31b21b8573&exdata=exdata000002")
+    body = (
+        f"userid=J10003&pwd={c['pwd']}&mobile=13800138000\n&content=%b2%e2%ca%d4%b6%cc"
+        f"%d0%c5&timestamp={c['timestamp'][:8]}\n{c['timestamp'][8:]}&svrtype=SMS001"
+        "\n&exno=0006&custid=b3d0a2783d31b21b8573&exdata=exdata000002"
+    )
     answer = post(server, "single_send", body, "application/x-www-form-urlencoded").json()
     assert answer["result"] == 0 and answer["custid"] == "b3d0a2783d31b21b8573"
 
@@ -96,11 +103,13 @@ def test_document_form_example_is_accepted(server: Served) -> None:
 def test_document_multi_send_form_example_with_raw_json_is_accepted(server: Served) -> None:
     """§2.3.7 multimt travels as unencoded JSON inside the form body."""
     c = credentials()
-    body = (f"userid=J10003&pwd={c['pwd']}&timestamp={c['timestamp']}&multimt=["
-            '{"mobile":"13800138000","content":"%b2%e2%ca%d4%b6%cc%d0%c5","svrtype":"SMS001",'
-            '"exno":"0006","custid":"b3d0a2783d31b21b8573","exdata":"exdata000001"},'
-            '{"mobile":"13100000000","content":"%b2%e2%ca%d4%b6%cc%d0%c5","svrtype":"SMS002",'
-            '"exno":"0007","custid":"b3d0a2783d31b21b8573","exdata":"exdata000002"}]')
+    body = (
+        f"userid=J10003&pwd={c['pwd']}&timestamp={c['timestamp']}&multimt=["
+        '{"mobile":"13800138000","content":"%b2%e2%ca%d4%b6%cc%d0%c5","svrtype":"SMS001",'
+        '"exno":"0006","custid":"b3d0a2783d31b21b8573","exdata":"exdata000001"},'
+        '{"mobile":"13100000000","content":"%b2%e2%ca%d4%b6%cc%d0%c5","svrtype":"SMS002",'
+        '"exno":"0007","custid":"b3d0a2783d31b21b8573","exdata":"exdata000002"}]'
+    )
     answer = post(server, "multi_send", body, "application/x-www-form-urlencoded").json()
     assert answer["result"] == 0 and answer["custid"] == "b3d0a2783d31b21b8573"
     sent = server.admin("GET", "/accounts/J10003/messages").json()
@@ -109,10 +118,13 @@ def test_document_multi_send_form_example_with_raw_json_is_accepted(server: Serv
 
 def test_form_content_encoded_twice_is_read_once(server: Served) -> None:
     c = credentials()
-    body = (f"userid=J10003&pwd={c['pwd']}&timestamp={c['timestamp']}&mobile=13800138000"
-            "&content=%25b2%25e2%25ca%25d4")
-    assert post(server, "single_send", body, "application/x-www-form-urlencoded").json()[
-        "result"] == 0
+    body = (
+        f"userid=J10003&pwd={c['pwd']}&timestamp={c['timestamp']}&mobile=13800138000"
+        "&content=%25b2%25e2%25ca%25d4"
+    )
+    assert (
+        post(server, "single_send", body, "application/x-www-form-urlencoded").json()["result"] == 0
+    )
     assert server.admin("GET", "/accounts/J10003/messages").json()[0]["text"].endswith("测试")
 
 
@@ -120,8 +132,11 @@ def test_content_type_with_charset_and_none_at_all(server: Served) -> None:
     fields = {**credentials(), "mobile": "13800138000", "content": "%b2%e2"}
     with_charset = post(server, "single_send", json.dumps(fields), "application/json;charset=UTF-8")
     assert with_charset.json()["result"] == 0
-    sniffed = requests.post(f"{server.url}/sms/v2/std/single_send",
-                            data=json.dumps({**fields, **credentials()}), timeout=10)
+    sniffed = requests.post(
+        f"{server.url}/sms/v2/std/single_send",
+        data=json.dumps({**fields, **credentials()}),
+        timeout=10,
+    )
     assert sniffed.json()["result"] == 0
 
 
@@ -131,8 +146,9 @@ def test_content_type_with_charset_and_none_at_all(server: Served) -> None:
 def test_single_send_report_matches_by_msgid_and_custid(server: Served, demo) -> None:
     sent = demo.single_send("13800138000", "您的验证码是6666", custid="order-1", exdata="x1")
     reports = wait_for_reports(demo, 1)
-    assert [(r["msgid"], r["custid"], r["mobile"], r["pknum"], r["pktotal"]) for r in reports] \
-        == [(sent.msgid, "order-1", "13800138000", 1, 1)]
+    assert [(r["msgid"], r["custid"], r["mobile"], r["pknum"], r["pktotal"]) for r in reports] == [
+        (sent.msgid, "order-1", "13800138000", 1, 1)
+    ]
     assert reports[0]["exdata"] == "x1" and reports[0]["errcode"] == "DELIVRD"
 
 
@@ -147,16 +163,22 @@ def test_batch_long_message_reports_follow_section_3_3(server: Served, demo) -> 
     for position, mobile in enumerate(mobiles, start=1):
         for k in range(1, pktotal + 1):
             report = by_id[segment_msgid(sent.msgid, position, k)]  # §3.3
-            assert (report["mobile"], report["pknum"], report["pktotal"], report["custid"]) == \
-                (mobile, k, pktotal, "batch-7")
+            assert (report["mobile"], report["pknum"], report["pktotal"], report["custid"]) == (
+                mobile,
+                k,
+                pktotal,
+                "batch-7",
+            )
 
 
 def test_multi_send_answers_first_custid_and_reports_each_items_own(server: Served, demo) -> None:
-    sent = demo.multi_send([
-        {"mobile": "13800138000", "content": "第一条", "custid": "first", "exno": "01"},
-        {"mobile": "13300000000", "content": "第二条", "custid": "second"},
-        {"mobile": "13100000000", "content": "第三条"},
-    ])
+    sent = demo.multi_send(
+        [
+            {"mobile": "13800138000", "content": "第一条", "custid": "first", "exno": "01"},
+            {"mobile": "13300000000", "content": "第二条", "custid": "second"},
+            {"mobile": "13100000000", "content": "第三条"},
+        ]
+    )
     assert sent.custid == "first"
     reports = {r["msgid"]: r for r in wait_for_reports(demo, 3)}
     assert reports[sent.segment_id(1)]["custid"] == "first"
@@ -237,8 +259,11 @@ def test_realistic_profile_reports_arrive_later_than_the_send(server: Served) ->
 
 
 def test_injected_mo_is_returned_once_as_utf8(server: Served, demo) -> None:
-    injected = server.admin("POST", "/accounts/J10003/mo",
-                            json={"mobile": "13800138000", "content": "退订 TD", "exno": "0006"})
+    injected = server.admin(
+        "POST",
+        "/accounts/J10003/mo",
+        json={"mobile": "13800138000", "content": "退订 TD", "exno": "0006"},
+    )
     assert injected.status_code == 201
     mos = demo.get_mo().items
     assert len(mos) == 1
@@ -251,8 +276,9 @@ def test_injected_mo_is_returned_once_as_utf8(server: Served, demo) -> None:
 
 def test_get_mo_retsize_cap_is_200(server: Served, demo) -> None:
     for i in range(205):
-        server.admin("POST", "/accounts/J10003/mo", json={"mobile": "13800138000",
-                                                           "content": f"回复{i}"})
+        server.admin(
+            "POST", "/accounts/J10003/mo", json={"mobile": "13800138000", "content": f"回复{i}"}
+        )
     assert len(demo.get_mo(retsize=1000).items) == 200  # §2.4.5 最大200
     assert len(demo.get_mo().items) == 5
 

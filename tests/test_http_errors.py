@@ -28,8 +28,12 @@ FAILURE_SHAPES = {
 
 def post(server: Served, endpoint: str, body: bytes | str, content_type: str) -> requests.Response:
     data = body.encode("utf-8") if isinstance(body, str) else body
-    return requests.post(f"{server.url}/sms/v2/std/{endpoint}", data=data,
-                         headers={"Content-Type": content_type}, timeout=30)
+    return requests.post(
+        f"{server.url}/sms/v2/std/{endpoint}",
+        data=data,
+        headers={"Content-Type": content_type},
+        timeout=30,
+    )
 
 
 # ---------------------------------------------------------------- §3.1 authentication
@@ -47,8 +51,9 @@ def test_auth_failure_keeps_the_answer_shape(server: Served, endpoint: str, fmt:
 
 
 def test_apikey_authenticates_without_userid_and_pwd(server: Served) -> None:
-    client = Client(server.url, apikey="abade5589e2798f82f006bbc36d269ce", auth="apikey",
-                    raise_for_result=False)
+    client = Client(
+        server.url, apikey="abade5589e2798f82f006bbc36d269ce", auth="apikey", raise_for_result=False
+    )
     assert client.get_balance().result == 0
 
 
@@ -59,8 +64,10 @@ def test_apikey_wins_over_a_wrong_pwd(server: Served) -> None:
 
 def test_wrong_apikey_fails(server: Served) -> None:
     body = {"apikey": "0" * 32}
-    assert post(server, "get_balance", json.dumps(body), "application/json").json()[
-        "result"] == Result.AUTH_FAILED
+    assert (
+        post(server, "get_balance", json.dumps(body), "application/json").json()["result"]
+        == Result.AUTH_FAILED
+    )
 
 
 def test_plaintext_mode_works_where_enabled_only(server: Served) -> None:
@@ -70,8 +77,13 @@ def test_plaintext_mode_works_where_enabled_only(server: Served) -> None:
 
 
 def test_stale_timestamp_is_refused(server: Served) -> None:
-    stale = Client(server.url, "REAL01", "real-pass", raise_for_result=False,
-                   clock=lambda: china_now() - timedelta(hours=2))
+    stale = Client(
+        server.url,
+        "REAL01",
+        "real-pass",
+        raise_for_result=False,
+        clock=lambda: china_now() - timedelta(hours=2),
+    )
     assert stale.get_balance().result == Result.AUTH_FAILED
     assert "timestamp" in stale.last_exchange.answer_headers["X-Mock-Reason"]
 
@@ -79,22 +91,29 @@ def test_stale_timestamp_is_refused(server: Served) -> None:
 def test_missing_timestamp_is_refused_in_md5_mode(server: Served) -> None:
     timestamp = format_timestamp(china_now())
     body = {"userid": "REAL01", "pwd": digest("REAL01", "real-pass", timestamp)}
-    assert post(server, "get_balance", json.dumps(body), "application/json").json()[
-        "result"] == Result.AUTH_FAILED
+    assert (
+        post(server, "get_balance", json.dumps(body), "application/json").json()["result"]
+        == Result.AUTH_FAILED
+    )
 
 
 def test_unix_seconds_as_timestamp_are_refused_by_default(server: Served) -> None:
     now = china_now()
     unix = str(int(now.timestamp()))
     body = {"userid": "REAL01", "pwd": digest("REAL01", "real-pass", unix), "timestamp": unix}
-    assert post(server, "get_balance", json.dumps(body), "application/json").json()[
-        "result"] == Result.AUTH_FAILED
+    assert (
+        post(server, "get_balance", json.dumps(body), "application/json").json()["result"]
+        == Result.AUTH_FAILED
+    )
 
 
 def test_lower_case_userid_is_tolerated(server: Served) -> None:
     timestamp = format_timestamp(china_now())
-    body = {"userid": "real01", "pwd": digest("REAL01", "real-pass", timestamp),
-            "timestamp": timestamp}
+    body = {
+        "userid": "real01",
+        "pwd": digest("REAL01", "real-pass", timestamp),
+        "timestamp": timestamp,
+    }
     assert post(server, "get_balance", json.dumps(body), "application/json").json()["result"] == 0
 
 
@@ -115,23 +134,33 @@ def test_concurrent_requests_past_the_limit_are_refused(server: Served) -> None:
     """SLOW01 allows 1 request in flight and holds each answer 800 ms (§5.1 -100056)."""
     client = server.client("SLOW01", "slow-pass")
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: Client(
-            client.base_url, "SLOW01", "slow-pass", raise_for_result=False
-        ).get_balance().result, range(4)))
+        results = list(
+            pool.map(
+                lambda _: (
+                    Client(client.base_url, "SLOW01", "slow-pass", raise_for_result=False)
+                    .get_balance()
+                    .result
+                ),
+                range(4),
+            )
+        )
     assert Result.OK in results and Result.TOO_MANY_CONNECTIONS in results
 
 
 # ---------------------------------------------------------------- field rules
 
 
-@pytest.mark.parametrize("options, code", [
-    ({"svrtype": "SMS0000001X"}, Result.SVRTYPE_INVALID),  # 11 characters
-    ({"svrtype": "SMS-1"}, Result.SVRTYPE_INVALID),
-    ({"custid": "order.1"}, Result.CUSTOM_FIELD_INVALID),
-    ({"exdata": "数据"}, Result.CUSTOM_FIELD_INVALID),
-    ({"custid": "c" * 65}, Result.CUSTOM_PARAM_TOO_LONG),
-    ({"exdata": "e" * 65}, Result.CUSTOM_PARAM_TOO_LONG),
-])
+@pytest.mark.parametrize(
+    "options, code",
+    [
+        ({"svrtype": "SMS0000001X"}, Result.SVRTYPE_INVALID),  # 11 characters
+        ({"svrtype": "SMS-1"}, Result.SVRTYPE_INVALID),
+        ({"custid": "order.1"}, Result.CUSTOM_FIELD_INVALID),
+        ({"exdata": "数据"}, Result.CUSTOM_FIELD_INVALID),
+        ({"custid": "c" * 65}, Result.CUSTOM_PARAM_TOO_LONG),
+        ({"exdata": "e" * 65}, Result.CUSTOM_PARAM_TOO_LONG),
+    ],
+)
 def test_option_rules(server: Served, options: dict, code: Result) -> None:
     result = server.client().single_send("13800138000", "字段规则", **options)
     assert (result.result, result.msgid, result.custid) == (code, 0, "")
@@ -144,13 +173,16 @@ def test_custid_of_64_characters_is_accepted(server: Served) -> None:
 
 def test_empty_options_mean_absent(server: Served) -> None:
     """Real clients send every optional field, empty."""
-    result = server.client().single_send("13800138000", "空字段", svrtype="", exno="", custid="",
-                                         exdata="")
+    result = server.client().single_send(
+        "13800138000", "空字段", svrtype="", exno="", custid="", exdata=""
+    )
     assert result.result == 0 and result.custid
 
 
-@pytest.mark.parametrize("mobile", ["12345678901", "1380013800", "+8613800138000",
-                                    "13800138000,13800138001", "", "138xxxxxxxx"])
+@pytest.mark.parametrize(
+    "mobile",
+    ["12345678901", "1380013800", "+8613800138000", "13800138000,13800138001", "", "138xxxxxxxx"],
+)
 def test_single_send_refuses_an_invalid_mobile(server: Served, mobile: str) -> None:
     assert server.client().single_send(mobile, "号码").result == Result.MOBILE_INVALID
 
@@ -202,27 +234,38 @@ EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/
 <mtreq><userid>&x;</userid></mtreq>"""
 
 
-@pytest.mark.parametrize("body, content_type", [
-    (BOMB, "application/xml"),
-    (EXTERNAL, "application/xml"),
-    (b"<mtreq><userid>J10003", "application/xml"),
-    (b'{"userid": "J10003", ', "application/json"),
-    (b"[1, 2, 3]", "application/json"),
-    (b"\xff\xfe\x00garbage", "application/json"),
-    (b"userid=%zz&pwd=%ff%fe", "application/x-www-form-urlencoded"),
-    (b'<?xml version="1.0" encoding="no-such-charset"?><mtreq/>', "application/xml"),
-])
-def test_unreadable_bodies_get_a_shaped_refusal(server: Served, body: bytes,
-                                                content_type: str) -> None:
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (BOMB, "application/xml"),
+        (EXTERNAL, "application/xml"),
+        (b"<mtreq><userid>J10003", "application/xml"),
+        (b'{"userid": "J10003", ', "application/json"),
+        (b"[1, 2, 3]", "application/json"),
+        (b"\xff\xfe\x00garbage", "application/json"),
+        (b"userid=%zz&pwd=%ff%fe", "application/x-www-form-urlencoded"),
+        (b'<?xml version="1.0" encoding="no-such-charset"?><mtreq/>', "application/xml"),
+    ],
+)
+def test_unreadable_bodies_get_a_shaped_refusal(
+    server: Served, body: bytes, content_type: str
+) -> None:
     answer = post(server, "single_send", body, content_type)
     assert answer.status_code == 200
     assert parse_answer(answer.content, answer.headers["Content-Type"]) == {
-        "result": Result.AUTH_FAILED, "msgid": 0, "custid": ""}
+        "result": Result.AUTH_FAILED,
+        "msgid": 0,
+        "custid": "",
+    }
 
 
 def test_body_over_the_limit_is_refused_unread(server: Served) -> None:
-    answer = post(server, "batch_send", b"mobile=" + b"1" * (3 * 1024 * 1024),
-                  "application/x-www-form-urlencoded")
+    answer = post(
+        server,
+        "batch_send",
+        b"mobile=" + b"1" * (3 * 1024 * 1024),
+        "application/x-www-form-urlencoded",
+    )
     assert answer.status_code == 413
     assert answer.json() == {"result": Result.CONTENT_TOO_LONG, "msgid": 0, "custid": ""}
 
@@ -232,10 +275,30 @@ def test_unknown_endpoint_is_404_and_get_is_405(server: Served) -> None:
     assert requests.get(f"{server.url}/sms/v2/std/single_send", timeout=5).status_code == 405
 
 
+def test_batch_mobiles_as_a_json_array_are_tolerated(server: Served) -> None:
+    timestamp = format_timestamp(china_now())
+    body = {
+        "userid": "J10003",
+        "pwd": digest("J10003", "111111", timestamp),
+        "timestamp": timestamp,
+        "mobile": ["13800138000", 13100000000],
+        "content": "%b2%e2",
+    }
+    assert post(server, "batch_send", json.dumps(body), "application/json").json()["result"] == 0
+
+
 def test_wrong_types_do_not_break_the_answer(server: Served) -> None:
     timestamp = format_timestamp(china_now())
-    body = {"userid": "J10003", "pwd": digest("J10003", "111111", timestamp),
-            "timestamp": timestamp, "mobile": 13800138000, "content": ["x"], "retsize": "abc"}
-    assert post(server, "single_send", json.dumps(body), "application/json").json()[
-        "result"] == Result.CONTENT_TOO_LONG
+    body = {
+        "userid": "J10003",
+        "pwd": digest("J10003", "111111", timestamp),
+        "timestamp": timestamp,
+        "mobile": 13800138000,
+        "content": ["x"],
+        "retsize": "abc",
+    }
+    assert (
+        post(server, "single_send", json.dumps(body), "application/json").json()["result"]
+        == Result.CONTENT_TOO_LONG
+    )
     assert post(server, "get_rpt", json.dumps(body), "application/json").json()["result"] == 0

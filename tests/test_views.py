@@ -12,8 +12,14 @@ from smsapi.auth import china_now, digest, format_timestamp
 
 def signed(**fields: str) -> str:
     timestamp = format_timestamp(china_now())
-    return json.dumps({"userid": "J10003", "pwd": digest("J10003", "111111", timestamp),
-                       "timestamp": timestamp, **fields})
+    return json.dumps(
+        {
+            "userid": "J10003",
+            "pwd": digest("J10003", "111111", timestamp),
+            "timestamp": timestamp,
+            **fields,
+        }
+    )
 
 
 def test_store_failure_answers_minus_100999_in_shape(tmp_path: Path) -> None:
@@ -22,8 +28,11 @@ def test_store_failure_answers_minus_100999_in_shape(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:  # a real fault in the real store: a table is gone
         conn.execute("DROP TABLE reports")
     client = app.test_client()
-    sent = client.post("/sms/v2/std/single_send", data=signed(mobile="13800138000",
-                       content="%b2%e2"), content_type="application/json")
+    sent = client.post(
+        "/sms/v2/std/single_send",
+        data=signed(mobile="13800138000", content="%b2%e2"),
+        content_type="application/json",
+    )
     assert sent.status_code == 200
     assert sent.get_json() == {"result": -100999, "msgid": 0, "custid": ""}
     assert "store failure" in sent.headers["X-Mock-Reason"]
@@ -34,6 +43,7 @@ def test_store_failure_on_pull_keeps_the_pull_shape(tmp_path: Path) -> None:
     app = create_app(Settings(db=str(db)))
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TABLE mos")
-    answer = app.test_client().post("/sms/v2/std/get_mo", data=signed(),
-                                    content_type="application/json")
+    answer = app.test_client().post(
+        "/sms/v2/std/get_mo", data=signed(), content_type="application/json"
+    )
     assert answer.get_json() == {"result": -100999, "mos": ""}

@@ -1,0 +1,178 @@
+"""mockcarrier.delivery: the fate of each message, seeded and replayable."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockcarrier.delivery import (
+    FAILED_STATUS,
+    INVALID_NUMBER,
+    PROFILES,
+    SEGMENT_GAP,
+    Outcome,
+    outcome_for,
+    segment_latency,
+)
+from smsapi.mobile import Operator, classify
+
+SEED = 20200413
+DRAWS = 20_000
+# One ordinary number per network of the tender (§2.1.2), none of them magic.
+MAINLAND = {
+    Operator.CHINA_MOBILE: classify("13912345678"),
+    Operator.CHINA_UNICOM: classify("18612345678"),
+    Operator.CHINA_TELECOM: classify("18912345678"),
+}
+
+
+def draws(profile: str, operator: Operator, seed: int = SEED) -> list[Outcome]:
+    mobile = MAINLAND[operator]
+    return [outcome_for(mobile, msgid, seed, profile) for msgid in range(1, DRAWS + 1)]
+
+
+def p99(outcomes: list[Outcome]) -> float:
+    latencies = sorted(o.latency for o in outcomes if o.latency is not None)
+    return latencies[int(len(latencies) * 0.99)]
+
+
+def failure_rate(outcomes: list[Outcome]) -> float:
+    return sum(not o.delivered for o in outcomes) / len(outcomes)
+
+
+# ---------------------------------------------------------------- magic numbers
+
+
+def test_magic_1_is_delivered_after_half_a_second():
+    outcome = outcome_for(classify("13800000001"), 1, SEED, "default")
+    assert outcome.delivered
+    assert outcome.latency == 0.5
+    assert (outcome.status, outcome.errcode, outcome.errdesc) == (0, "DELIVRD", "success")
+
+
+def test_magic_2_fails_undeliv():
+    outcome = outcome_for(classify("13800000002"), 1, SEED, "default")
+    assert not outcome.delivered
+    assert outcome.status == FAILED_STATUS != 0  # §2.5.6 status 非0:失败
+    assert outcome.errcode == "UNDELIV"
+
+
+def test_magic_3_is_never_reported():
+    outcome = outcome_for(classify("13800000003"), 1, SEED, "default")
+    assert outcome.latency is None
+
+
+def test_magic_6_is_delivered_after_six_seconds():
+    """Beyond the tender's 5 s: for checking a client's patience."""
+    outcome = outcome_for(classify("13800000006"), 1, SEED, "default")
+    assert outcome.delivered
+    assert outcome.latency == 6.0
+
+
+def test_magic_numbers_work_for_any_segment_and_the_0086_form():
+    assert outcome_for(classify("18900000002"), 9, SEED, "default").errcode == "UNDELIV"
+    assert outcome_for(classify("008613800000001"), 9, SEED, "default").latency == 0.5
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_magic_numbers_ignore_the_profile_and_the_seed(profile: str):
+    for seed in (1, 2, 3):
+        assert outcome_for(classify("13800000001"), 5, seed, profile) == Outcome(0.5)
+
+
+def test_magic_numbers_can_be_switched_off():
+    mobile = classify("13800000003")
+    assert all(
+        outcome_for(mobile, msgid, SEED, "instant", magic=False) == Outcome(0.0)
+        for msgid in range(1, 50)
+    )
+
+
+# ---------------------------------------------------------------- invalid numbers
+
+
+@pytest.mark.parametrize("number", ["12345", "1380013800", "+8613800138000", "12012345678"])
+def test_invalid_number_fails_mn_0001(number: str):
+    """§3.2 / F2: an invalid number in a batch comes back as a failed report."""
+    outcome = outcome_for(classify(number), 1, SEED, "default")
+    assert not outcome.delivered
+    assert outcome.status == FAILED_STATUS
+    assert outcome.errcode == INVALID_NUMBER[0] == "MN:0001"
+    assert outcome.errdesc == "fail"
+    assert outcome.latency == 0.0
+
+
+# ---------------------------------------------------------------- determinism
+
+
+def test_same_seed_and_msgid_give_the_same_outcome():
+    mobile = MAINLAND[Operator.CHINA_MOBILE]
+    for msgid in (1, 2, -5, 2**62):
+        first = outcome_for(mobile, msgid, SEED, "lossy")
+        assert outcome_for(mobile, msgid, SEED, "lossy") == first
+
+
+def test_outcomes_vary_with_the_msgid():
+    mobile = MAINLAND[Operator.CHINA_MOBILE]
+    latencies = {outcome_for(mobile, msgid, SEED, "default").latency for msgid in range(100)}
+    assert len(latencies) > 90
+
+
+def test_outcomes_vary_with_the_seed():
+    mobile = MAINLAND[Operator.CHINA_MOBILE]
+    a = [outcome_for(mobile, msgid, 1, "default") for msgid in range(100)]
+    b = [outcome_for(mobile, msgid, 2, "default") for msgid in range(100)]
+    assert a != b
+
+
+def test_instant_profile_delivers_everything_at_once():
+    outcomes = [
+        outcome_for(MAINLAND[op], m, SEED, "instant") for op in MAINLAND for m in range(200)
+    ]
+    assert all(o == Outcome(0.0) for o in outcomes)
+
+
+# ---------------------------------------------------------------- profiles (statistics)
+
+
+@pytest.mark.parametrize("operator", list(MAINLAND))
+def test_default_profile_meets_the_tender(operator: Operator):
+    """Tender: delivery ≤ 5 s, delivery rate ≥ 99 %."""
+    outcomes = draws("default", operator)
+    assert p99(outcomes) < 5.0
+    assert failure_rate(outcomes) < 0.01
+
+
+@pytest.mark.parametrize("operator", list(MAINLAND))
+def test_slow_profile_misses_the_five_seconds(operator: Operator):
+    assert p99(draws("slow", operator)) > 5.0
+
+
+@pytest.mark.parametrize("operator", list(MAINLAND))
+def test_lossy_profile_misses_the_delivery_rate(operator: Operator):
+    assert failure_rate(draws("lossy", operator)) > 0.01
+
+
+def test_failed_outcomes_carry_a_failure_code():
+    failed = [o for o in draws("lossy", Operator.CHINA_MOBILE) if not o.delivered]
+    assert failed
+    assert all(o.status == FAILED_STATUS and o.errcode != "DELIVRD" for o in failed)
+    assert all(o.errdesc == "fail" for o in failed)
+
+
+def test_latencies_are_never_negative():
+    for profile in PROFILES:
+        assert all(o.latency >= 0 for o in draws(profile, Operator.CHINA_UNICOM)[:2000])
+
+
+# ---------------------------------------------------------------- segments
+
+
+def test_later_segments_report_a_little_later():
+    outcome = Outcome(1.0)
+    assert segment_latency(outcome, 1) == 1.0
+    assert segment_latency(outcome, 3) == pytest.approx(1.0 + 2 * SEGMENT_GAP)
+
+
+def test_unreported_message_has_no_segment_reports():
+    assert segment_latency(Outcome(None), 1) is None
+    assert segment_latency(Outcome(None), 5) is None

@@ -1,17 +1,17 @@
-"""The admin API, outside the document's namespace: accounts, MOs, top-ups, views."""
+"""The admin API, outside the document's namespace: accounts, MOs, top-ups, views.
+
+Thin views over mockcarrier.operations, which the console calls too."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
-from smsapi.answers import format_money
-from smsapi.auth import secrets_equal
-from smsapi.msgid import SEGMENT_STRIDE, wrap_int64
-
-from . import ids
-from .config import AccountConfig, ConfigError, to_micros
+from . import operations as ops
+from .access import Access, access_for
+from .config import AccountConfig, ConfigError
+from .operations import AdminError, account_view
 from .service import Carrier
 from .store import AccountRecord
 
@@ -22,18 +22,43 @@ def carrier() -> Carrier:
     return current_app.extensions["mockcarrier"]
 
 
-@bp.before_request
-def require_token() -> Response | None:
-    token = carrier().settings.admin_token
-    if not token:
-        return None
-    given = request.headers.get("X-Admin-Token", "")
+# Calls an account's own token may make besides those under /accounts/<userid>/.
+OPEN_TO_ACCOUNT_TOKENS = frozenset({"admin.health", "admin.list_accounts"})
+
+
+def given_token() -> str:
+    """The token a request presents: X-Admin-Token, or Authorization: Bearer."""
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
-        given = auth[7:].strip()
-    if not secrets_equal(given, token):
+        return auth[7:].strip()
+    return request.headers.get("X-Admin-Token", "")
+
+
+def access_of(token: str) -> Access | None:
+    c = carrier()
+    return access_for(token, c.settings.admin_token, [r.config for r in c.store.accounts()])
+
+
+@bp.before_request
+def require_token() -> Response | None:
+    """The server-wide token opens every call; an account's own token opens that
+    account's calls only (mockcarrier.access). Unseen accounts are 404, as missing ones."""
+    access = access_of(given_token())
+    if access is None:
         return _error(401, "admin token missing or wrong (X-Admin-Token or Bearer)")
+    g.admin_access = access
+    userid = (request.view_args or {}).get("userid")
+    if userid is not None:
+        if not access.sees(str(userid)):
+            return _error(404, f"no account {userid}")
+    elif not access.server and request.endpoint not in OPEN_TO_ACCOUNT_TOKENS:
+        return _error(403, "an account's own token opens that account's calls only")
     return None
+
+
+@bp.errorhandler(AdminError)
+def admin_error(exc: AdminError) -> Response:
+    return _error(exc.status, exc.message)
 
 
 def _error(status: int, message: str) -> Response:
@@ -50,18 +75,7 @@ def _json() -> dict[str, Any]:
 
 
 def _account(userid: str) -> AccountRecord:
-    record = carrier().store.account(userid.upper())
-    if record is None:
-        abort(_error(404, f"no account {userid}"))
-    return record
-
-
-def account_view(record: AccountRecord) -> dict[str, Any]:
-    return {
-        **record.config.to_dict(),
-        "balance": record.balance,
-        "money": format_money(record.money_micros),
-    }
+    return ops.account(carrier(), userid)
 
 
 @bp.get("/health")
@@ -72,13 +86,16 @@ def health() -> Response:
 
 @bp.get("/settings")
 def settings() -> Response:
+    """The effective settings: start-time ones with run-time changes (PATCH) applied."""
     c = carrier()
-    return jsonify({**c.settings.to_dict(), "seed": c.seed})
+    ctl = c.control()
+    return jsonify({**ctl.settings.to_dict(), "defects": sorted(ctl.defects), "seed": c.seed})
 
 
 @bp.get("/accounts")
 def list_accounts() -> Response:
-    return jsonify([account_view(r) for r in carrier().store.accounts()])
+    access: Access = g.admin_access
+    return jsonify([account_view(r) for r in carrier().store.accounts() if access.sees(r.userid)])
 
 
 @bp.post("/accounts")
@@ -126,28 +143,13 @@ def delete_account(userid: str) -> Response:
 @bp.post("/accounts/<userid>/topup")
 def top_up(userid: str) -> Response:
     """{"count": N} adds messages, {"money": "12.5"} adds yuan."""
-    record = _account(userid)
-    data = _json()
-    try:
-        count = int(data.get("count", 0))
-        micros = to_micros(data.get("money", 0))
-    except (ValueError, TypeError, ConfigError) as exc:
-        return _error(400, f"count is an integer, money an amount: {exc}")
-    return jsonify(account_view(carrier().store.top_up(record.userid, count, micros)))
+    return jsonify(ops.top_up(carrier(), _account(userid), _json()))
 
 
 @bp.post("/accounts/<userid>/mo")
 def inject_mo(userid: str) -> Response:
     """A reply from a phone: {"mobile", "content" (plain text), "exno"?, "rtime"?}."""
-    record = _account(userid)
-    data = _json()
-    mobile, content = str(data.get("mobile", "")).strip(), data.get("content")
-    if not mobile or not isinstance(content, str) or not content:
-        return _error(400, "mobile and content (plain text) are required")
-    mo = carrier().inject_mo(
-        record.userid, mobile, content, str(data.get("exno", "")), str(data.get("rtime", ""))
-    )
-    response = jsonify(mo)
+    response = jsonify(ops.inject_mo(carrier(), _account(userid), _json()))
     response.status_code = 201
     return response
 
@@ -155,28 +157,26 @@ def inject_mo(userid: str) -> Response:
 @bp.get("/accounts/<userid>/messages")
 def messages(userid: str) -> Response:
     """What was sent: ?mobile=, ?custid=, ?msgid= (any per-mobile or segment id)."""
-    record = _account(userid)
-    msgids: tuple[int, ...] = ()
-    if request.args.get("msgid"):
-        try:
-            msgids = message_ids_for(int(request.args["msgid"]))
-        except ValueError:
-            return _error(400, "msgid is an integer")
-    limit = request.args.get("limit", 100, type=int)
-    rows = carrier().store.messages(
-        record.userid,
+    rows = ops.find_messages(
+        carrier(),
+        _account(userid),
         mobile=request.args.get("mobile", ""),
         custid=request.args.get("custid", ""),
-        msgids=msgids,
-        limit=max(1, min(limit, 1000)),
+        msgid=request.args.get("msgid", ""),
+        limit=request.args.get("limit", 100, type=int),
     )
     return jsonify(rows)
 
 
-def message_ids_for(msgid: int) -> tuple[int, ...]:
-    """The per-mobile id a segment id belongs to (§3.3), given either kind."""
-    _, _, pknum = ids.decompose(msgid)
-    return (wrap_int64(msgid - (pknum - 1) * SEGMENT_STRIDE),)
+@bp.post("/accounts/<userid>/messages/<msgid>/fate")
+def mark_message(userid: str, msgid: str) -> Response:
+    """{"fate": "failed", "errcode"?} or {"fate": "delayed", "seconds"}: the message's
+    reports not handed out yet (any per-mobile or segment id names the message)."""
+    try:
+        number = int(msgid)
+    except ValueError:
+        return _error(400, "msgid is an integer")
+    return jsonify(ops.mark_message(carrier(), _account(userid), number, _json()))
 
 
 @bp.get("/accounts/<userid>/reports")
@@ -188,6 +188,8 @@ def reports(userid: str) -> Response:
 
 @bp.post("/accounts/<userid>/reset")
 def reset(userid: str) -> Response:
-    record = _account(userid)
-    carrier().store.reset(record.userid, record.config)
-    return jsonify(account_view(_account(userid)))
+    return jsonify(ops.reset(carrier(), _account(userid)))
+
+
+# The control plane, push and fault injection routes live on this blueprint too.
+from . import admin_control  # noqa: E402, F401

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+from flask import Flask
 
-from smsapi.endpoints import ENDPOINTS
-
-from . import admin, views
+from . import admin, console, views
 from .config import Settings
 from .service import Carrier
 from .store import SqliteStore
@@ -21,15 +19,5 @@ def create_app(settings: Settings | None = None, store: SqliteStore | None = Non
     app.extensions["mockcarrier"] = Carrier(settings, store or SqliteStore(settings.db))
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
-
-    @app.get("/")
-    def index() -> Response:
-        return jsonify(
-            {
-                "service": "mock carrier for the Chongqing Tongyu SMS interface (attachment 6)",
-                "endpoints": {name: e.path for name, e in ENDPOINTS.items()},
-                "admin": "/__admin/health",
-            }
-        )
-
+    app.register_blueprint(console.bp)  # the web console at / (JSON there for non-browsers)
     return app

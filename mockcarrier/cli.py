@@ -12,8 +12,11 @@ import click
 
 from smsapi.auth import digest, format_timestamp
 
-from .config import ConfigError, Settings, load_settings
+from . import control
+from .config import DEMO_USERID, ConfigError, Settings, load_settings
+from .defects import DEFECTS
 from .delivery import MAGIC_OUTCOMES, PROFILES
+from .store import SqliteStore
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -86,9 +89,35 @@ def settings_options(func: Any) -> Any:
             type=int,
             help="High bits of every msgid; a negative prefix gives negative ids.",
         ),
-        click.option("--workers", type=click.IntRange(1), help="Processes.  [default: 1]"),
+        click.option(
+            "--workers",
+            type=click.IntRange(1),
+            help="Processes, sharing the store and the -100056 count.  [default: 1]",
+        ),
         click.option(
             "--threads", type=click.IntRange(1), help="Threads per process.  [default: 32]"
+        ),
+        click.option(
+            "--push-rpt-url",
+            help="Push reports (§2.8) of the demo account J10003 to this URL (push on).",
+        ),
+        click.option(
+            "--push-mo-url", help="Push MOs (§2.7) of the demo account J10003 to this URL."
+        ),
+        click.option(
+            "--defect",
+            "defects_on",
+            multiple=True,
+            metavar="NAME",
+            help="Turn a defect mode on (repeatable); `mockcarrier defects` lists them.",
+        ),
+        click.option(
+            "--fault",
+            "fault_rules",
+            multiple=True,
+            metavar="JSON",
+            help='A fault rule (repeatable), e.g. \'{"action":"result","endpoint":"get_rpt",'
+            '"result":-100999,"count":1}\' (docs/faults.md).',
         ),
     ]
     for option in reversed(options):
@@ -97,8 +126,10 @@ def settings_options(func: Any) -> Any:
 
 
 def resolve(config_path: str | None, delivery_profile: str | None, **flags: Any) -> Settings:
+    control_flags = {k: flags.pop(k, None) for k in CONTROL_FLAGS}
     try:
         settings = load_settings(config_path, **flags)
+        apply_control_flags(settings, **control_flags)
     except (ConfigError, TypeError) as exc:
         raise click.UsageError(str(exc)) from exc
     if delivery_profile:
@@ -110,6 +141,36 @@ def resolve(config_path: str | None, delivery_profile: str | None, **flags: Any)
                 f"account {account.userid}: unknown delivery profile {account.delivery_profile}"
             )
     return settings
+
+
+CONTROL_FLAGS = ("push_rpt_url", "push_mo_url", "defects_on", "fault_rules")
+
+
+def apply_control_flags(
+    settings: Settings,
+    push_rpt_url: str | None = None,
+    push_mo_url: str | None = None,
+    defects_on: tuple[str, ...] | None = None,
+    fault_rules: tuple[str, ...] | None = None,
+) -> None:
+    """--push-*-url (demo account), --defect and --fault on top of the config file."""
+    if push_rpt_url or push_mo_url:
+        demo = next((a for a in settings.accounts if a.userid == DEMO_USERID), None)
+        if demo is None:
+            raise ConfigError(f"--push-rpt-url / --push-mo-url need the account {DEMO_USERID}")
+        changes: dict[str, Any] = {"push_enabled": True}
+        if push_rpt_url:
+            changes["push_rpt_url"] = push_rpt_url
+        if push_mo_url:
+            changes["push_mo_url"] = push_mo_url
+        settings.accounts[settings.accounts.index(demo)] = demo.updated(changes)
+    settings.defects = sorted({*settings.defects, *(defects_on or ())})
+    for text in fault_rules or ():
+        try:
+            settings.faults.append(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--fault is a JSON object: {exc}") from None
+    control.check(settings)
 
 
 @main.command(context_settings=CONTEXT)
@@ -138,7 +199,13 @@ def serve(config_path: str | None, delivery_profile: str | None, **flags: Any) -
         )
     if not settings.admin_token:
         click.echo("  admin API open (no --admin-token)")
+    if settings.defects:
+        click.echo(f"  defect modes on: {', '.join(settings.defects)}")
     sys.stdout.flush()
+    # Run-time control state starts from this configuration (once, before the fork).
+    store = SqliteStore(settings.db)
+    control.initialise(store, settings)
+    store.close()
     run_server(settings)
 
 
@@ -163,6 +230,20 @@ def config_show(config_path: str | None, delivery_profile: str | None, **flags: 
         else {}
     )
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def defects(as_json: bool) -> None:
+    """List the defect modes (`serve --defect NAME`) with the rule each one breaks."""
+    rows = [d.to_dict() for d in DEFECTS.values()]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['area']:<8} {r['description']}")
+        click.echo(f"{'':<{width}}  {'':<8} breaks {r['rule']}")
 
 
 @main.command(context_settings=CONTEXT)

@@ -10,6 +10,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from smsapi.endpoints import MAX_PUSH_MOS, MAX_PUSH_RPTS
+from smsapi.mobile import Operator
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -22,6 +25,8 @@ DEMO_PASSWORD = "111111"
 DEMO_APIKEY = "abade5589e2798f82f006bbc36d269ce"
 # Tender §2.1.2: one channel number for the three networks, ending in 12122.
 DEFAULT_CHANNEL = "10690012122"
+OPERATOR_NAMES = tuple(o.value for o in Operator if o is not Operator.INVALID)
+PROFILE_NAMES = ("default", "slow", "lossy", "instant")  # mockcarrier.delivery.PROFILES
 
 
 class ConfigError(ValueError):
@@ -47,6 +52,22 @@ class AccountConfig:
     delivery_profile: str = "default"
     mo_charset: str = "utf-8"  # §2.4.6 UTF-8; the §2.7.5 push example shows GBK
     answer_delay_ms: int = 0  # hold every answer this long (to reach -100056 on purpose)
+    # Opens this account only, in the admin API and the console; when set, the account
+    # is hidden from every other token but the server-wide one (docs/console.md).
+    admin_token: str = ""
+    # Delivery profile per operator (china_mobile, china_unicom, ...); delivery_profile
+    # is the fallback.
+    operator_profiles: dict[str, str] = field(default_factory=dict)
+    # §2.7 / §2.8 push, off by default (§5 "默认不开启"); see docs/push.md.
+    push_enabled: bool = False
+    push_rpt_url: str = ""  # empty: reports stay pull-only
+    push_mo_url: str = ""  # empty: MOs stay pull-only
+    push_rpt_batch: int = MAX_PUSH_RPTS
+    push_mo_batch: int = MAX_PUSH_MOS
+    pull_while_push: bool = False  # False: get_rpt/get_mo hand out none of a pushed kind
+    push_timeout: float = 5.0  # seconds per push request
+    push_backoff_initial: float = 1.0  # seconds before the first retry, doubling...
+    push_backoff_max: float = 30.0  # ...up to this (retries never stop)
 
     def __post_init__(self) -> None:
         self.userid = self.userid.strip().upper()
@@ -68,6 +89,54 @@ class AccountConfig:
             raise ConfigError(f"account {self.userid}: max_concurrent must be at least 1")
         to_micros(self.money)
         to_micros(self.price)
+        self._validate_push()
+        try:
+            "".encode(self.mo_charset)
+        except LookupError:
+            raise ConfigError(f"account {self.userid}: unknown mo_charset") from None
+        for operator, profile in self.operator_profiles.items():
+            if operator not in OPERATOR_NAMES or profile not in PROFILE_NAMES:
+                raise ConfigError(
+                    f"account {self.userid}: operator_profiles maps an operator "
+                    f"({', '.join(OPERATOR_NAMES)}) to a profile ({', '.join(PROFILE_NAMES)})"
+                )
+
+    def _validate_push(self) -> None:
+        for name in ("push_enabled", "pull_while_push"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"account {self.userid}: {name} is true or false")
+        if not isinstance(self.operator_profiles, dict):
+            raise ConfigError(f"account {self.userid}: operator_profiles is a table")
+        for name in ("push_rpt_url", "push_mo_url"):
+            url = getattr(self, name)
+            if not isinstance(url, str):
+                raise ConfigError(f"account {self.userid}: {name} is a URL")
+            if url and not url.startswith(("http://", "https://")):
+                raise ConfigError(f"account {self.userid}: {name} must be an http(s) URL")
+        if not 1 <= self.push_rpt_batch <= MAX_PUSH_RPTS:
+            raise ConfigError(f"account {self.userid}: push_rpt_batch is 1 to {MAX_PUSH_RPTS}")
+        if not 1 <= self.push_mo_batch <= MAX_PUSH_MOS:
+            raise ConfigError(f"account {self.userid}: push_mo_batch is 1 to {MAX_PUSH_MOS}")
+        if not 0 < self.push_timeout <= 60:
+            raise ConfigError(f"account {self.userid}: push_timeout is over 0, at most 60 s")
+        if not 0 < self.push_backoff_initial <= self.push_backoff_max <= 3600:
+            raise ConfigError(
+                f"account {self.userid}: 0 < push_backoff_initial <= push_backoff_max <= 3600"
+            )
+
+    def push_url(self, kind: str) -> str:
+        """The URL a kind ("rpt" or "mo") is pushed to, "" when it is pulled."""
+        if not self.push_enabled:
+            return ""
+        return self.push_rpt_url if kind == "rpt" else self.push_mo_url
+
+    def pull_blocked(self, kind: str) -> bool:
+        """Whether get_rpt / get_mo hand out nothing because the kind is pushed."""
+        return bool(self.push_url(kind)) and not self.pull_while_push
+
+    def profile_for(self, operator: str) -> str:
+        """The delivery profile of messages to one operator's numbers."""
+        return self.operator_profiles.get(operator, self.delivery_profile)
 
     @property
     def price_micros(self) -> int:
@@ -125,6 +194,11 @@ class Settings:
     magic_numbers: bool = True
     workers: int = 1
     threads: int = 32
+    # Control plane at start (docs/faults.md): defect mode names, fault rules, and
+    # magic numbers of one's own ({"13912345678": {"latency": 2, "status": 1, ...}}).
+    defects: list[str] = field(default_factory=list)
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    magic: dict[str, dict[str, Any]] = field(default_factory=dict)
     accounts: list[AccountConfig] = field(default_factory=lambda: [demo_account()])
 
     def __post_init__(self) -> None:
@@ -143,6 +217,8 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["admin_token"] = "***" if self.admin_token else ""
+        for account in data["accounts"]:
+            account["admin_token"] = "***" if account.get("admin_token") else ""
         return data
 
 
@@ -160,7 +236,9 @@ def load_settings(path: str | os.PathLike | None = None, **overrides: Any) -> Se
         data.update(raw.get("server", {}))
         if "accounts" in raw:
             data["accounts"] = [AccountConfig.from_dict(a) for a in raw["accounts"]]
-        unknown = set(raw) - {"server", "accounts"}
+        if "faults" in raw:
+            data["faults"] = list(raw["faults"])
+        unknown = set(raw) - {"server", "accounts", "faults"}
         if unknown:
             raise ConfigError(f"config {path}: unknown section(s) {', '.join(sorted(unknown))}")
     data.update({k: v for k, v in overrides.items() if v is not None})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from smsapi.mobile import MobileNumber, Operator
@@ -101,11 +102,21 @@ def magic_outcome(mobile: MobileNumber) -> Outcome | None:
 
 
 def outcome_for(
-    mobile: MobileNumber, msgid: int, seed: int, profile: str, magic: bool = True
+    mobile: MobileNumber,
+    msgid: int,
+    seed: int,
+    profile: str,
+    magic: bool = True,
+    custom: Mapping[str, Outcome] | None = None,
 ) -> Outcome:
-    """The fate of the message sent to one mobile under the per-mobile msgid."""
+    """The fate of the message sent to one mobile under the per-mobile msgid; custom
+    magic numbers (the control plane's, by number as sent or national) come first."""
     if not mobile.valid:
         return failed(0.0, INVALID_NUMBER[0])
+    if custom:
+        fixed = custom.get(mobile.raw) or custom.get(mobile.national)
+        if fixed is not None:
+            return fixed
     if magic:
         fixed = magic_outcome(mobile)
         if fixed is not None:

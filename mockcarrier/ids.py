@@ -45,3 +45,12 @@ def decompose(msgid: int) -> tuple[int, int, int]:
     pknum = ((unsigned >> COUNTER_BITS) & (MAX_SEGMENTS - 1)) + 1
     prefix = wrap_int64(unsigned) >> PREFIX_SHIFT
     return prefix, counter, pknum
+
+
+def message_msgid(msgid: int) -> int | None:
+    """§3.3 read backwards: the per-mobile id a per-mobile or segment id belongs to
+    (the id of its segment 1); None when no id of this layout could be it."""
+    prefix, counter, _ = decompose(msgid)
+    if counter == 0:
+        return None
+    return compose(prefix, counter)

@@ -17,10 +17,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from smsapi import answers
-from smsapi.auth import china_now
 from smsapi.codec import CodecError, Format, parse_request
 from smsapi.content import decode_mt_content, encode_mo_content
-from smsapi.endpoints import ENDPOINTS, MAX_BATCH_MOBILES, MAX_MULTI_ITEMS, effective_retsize
+from smsapi.endpoints import (
+    ENDPOINTS,
+    MAX_BATCH_MOBILES,
+    MAX_MULTI_ITEMS,
+    SEND_ENDPOINTS,
+    effective_retsize,
+)
 from smsapi.errors import Result
 from smsapi.fields import (
     custom_field_rule,
@@ -31,11 +36,12 @@ from smsapi.fields import (
     text_value,
 )
 from smsapi.mobile import MobileNumber, classify, split_mobiles
-from smsapi.msgid import mobile_msgid, segment_msgid
+from smsapi.msgid import mobile_msgid
 from smsapi.segments import content_too_long, segment_count
 
-from . import ids
-from .auth import authenticate
+from . import control, faults, ids
+from . import defects as defect_modes
+from .auth import AuthOutcome, account_by_apikey, authenticate
 from .config import AccountConfig, Settings
 from .delivery import Outcome, outcome_for, segment_latency
 from .limits import ConcurrencyLimiter
@@ -64,6 +70,8 @@ class Context:
     now: datetime  # the carrier's clock (China time, offset applied)
     epoch: float  # real time, for due dates
     seed: int
+    defects: frozenset[str] = frozenset()  # active defect modes (mockcarrier.defects)
+    magic: dict[str, Outcome] = field(default_factory=dict)  # the control plane's numbers
 
     @property
     def cfg(self) -> AccountConfig:
@@ -150,7 +158,7 @@ def batch_send(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
     numbers = [n for n in split_mobiles(text_value(raw)) if n]
     if not numbers:
         raise Refusal(Result.MOBILE_INVALID, "no mobile")
-    if len(numbers) > MAX_BATCH_MOBILES:
+    if len(numbers) > MAX_BATCH_MOBILES and "batch-limit-ignored" not in ctx.defects:
         raise Refusal(Result.TOO_MANY_MOBILES, f"{len(numbers)} mobiles, over 1000")
     text, issues = checked_content(fields.get("content"), ctx.cfg)
     options = checked_options(fields, ctx.cfg)
@@ -178,23 +186,39 @@ def multi_send(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_mo(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
-    """§2.4 MOs in arrival order, each once; content urlencoded UTF-8 (§2.4.6)."""
-    limit = effective_retsize(int_value(fields.get("retsize")), ENDPOINTS["get_mo"].retsize_cap)
+    """§2.4 MOs in arrival order, each once; content urlencoded UTF-8 (§2.4.6). None
+    while MOs are pushed (docs/push.md)."""
+    if ctx.cfg.pull_blocked("mo"):
+        return answers.mo_answer(Result.OK, [])
+    retsize = int_value(fields.get("retsize"))
+    capped = effective_retsize(retsize, ENDPOINTS["get_mo"].retsize_cap)
+    limit = defect_modes.pull_limit(ctx.defects, retsize, capped)
     rows = ctx.store.take_mos(ctx.cfg.userid, ctx.epoch, limit)
-    mos = [
+    return answers.mo_answer(Result.OK, mo_items(rows, ctx.cfg.mo_charset))
+
+
+def mo_items(rows: list[dict[str, Any]], charset: str) -> list[dict[str, Any]]:
+    """§2.4.6 / §2.7.3 MOs as the carrier writes them, content urlencoded in charset."""
+    return [
         {
             **{k: row[k] for k in ("msgid", "mobile", "spno", "exno", "rtime")},
-            "content": encode_mo_content(row["text"], ctx.cfg.mo_charset),
+            "content": encode_mo_content(row["text"], charset),
         }
         for row in rows
     ]
-    return answers.mo_answer(Result.OK, mos)
 
 
 def get_rpt(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
-    """§2.5 due reports, oldest first, each once."""
-    limit = effective_retsize(int_value(fields.get("retsize")), ENDPOINTS["get_rpt"].retsize_cap)
-    return answers.rpt_answer(Result.OK, ctx.store.take_reports(ctx.cfg.userid, ctx.epoch, limit))
+    """§2.5 due reports, oldest first, each once. None while reports are pushed."""
+    if ctx.cfg.pull_blocked("rpt"):
+        return answers.rpt_answer(Result.OK, [])
+    retsize = int_value(fields.get("retsize"))
+    capped = effective_retsize(retsize, ENDPOINTS["get_rpt"].retsize_cap)
+    limit = defect_modes.pull_limit(ctx.defects, retsize, capped)
+    twice = "reports-handed-twice" in ctx.defects
+    return answers.rpt_answer(
+        Result.OK, ctx.store.take_reports(ctx.cfg.userid, ctx.epoch, limit, twice=twice)
+    )
 
 
 def get_balance(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
@@ -249,7 +273,12 @@ def accept(
         for position, (item, pktotal) in enumerate(zip(items, pktotals, strict=False), start=1):
             msgid = mobile_msgid(base, position)  # §3.3 msgid + 手机号码位置 - 1
             outcome = outcome_for(
-                item.mobile, msgid, ctx.seed, cfg.delivery_profile, ctx.settings.magic_numbers
+                item.mobile,
+                msgid,
+                ctx.seed,
+                cfg.profile_for(item.mobile.operator.value),
+                ctx.settings.magic_numbers,
+                ctx.magic,
             )
             item_custid = item.custid or batch_custid
             item_spno = spno(cfg.channel, item.exno)
@@ -278,7 +307,7 @@ def accept(
                     continue  # a message that is never reported
                 reports.append(
                     (
-                        segment_msgid(base, position, pknum),
+                        defect_modes.segment_id(ctx.defects, base, position, pknum),
                         msgid,
                         cfg.userid,
                         item_custid,
@@ -334,6 +363,8 @@ class Handled:
     answer: dict[str, Any]
     userid: str = ""
     reason: str = ""
+    answer_fmt: Format | None = None  # None: §2.1.8 (JSON, or XML for XML requests)
+    fault: faults.FaultRule | None = None  # what the view does to the wire (faults.py)
 
 
 class Carrier:
@@ -350,9 +381,15 @@ class Carrier:
         )
         ids.check_prefix(settings.msgid_prefix)
         store.ensure_accounts(settings.accounts)
+        # Called after a send or an MO is stored: the pusher of this process wakes.
+        self.on_new_work: Callable[[], None] | None = None
+
+    def control(self) -> control.Control:
+        """The run-time control state (clock, defects, magic numbers...) from the store."""
+        return control.load(self.store, self.settings)
 
     def now(self) -> datetime:
-        return china_now(self.settings.clock_offset)
+        return self.control().now()
 
     def handle(self, endpoint: str, body: bytes, fmt: Format, remote_addr: str) -> Handled:
         """Parse, authenticate, limit, run the endpoint. Never raises: every failure
@@ -364,8 +401,20 @@ class Carrier:
             # Unreadable body: no credentials could be read, so authentication fails.
             fields = {}
             handled.reason = str(exc)[:200]
+        ctl: control.Control | None = None
         try:
-            self._run(handled, fields, remote_addr)
+            ctl = self.control()
+            handled.answer_fmt = defect_modes.answer_format(ctl.defects, fmt)
+            fired = faults.fire(self.store, endpoint, self._named_userid(fields))
+            forced = faults.first(fired, *faults.UNPROCESSED)
+            if forced is not None:
+                self._forced(handled, forced)
+                return self._distorted(handled, ctl)
+            delay = faults.first(fired, faults.DELAY)
+            if delay is not None:
+                time.sleep(delay.delay_ms / 1000)
+            handled.fault = faults.first(fired, faults.TRUNCATE, faults.MALFORMED)
+            self._run(handled, fields, remote_addr, ctl)
         except Refusal as refusal:
             handled.answer = answers.failure_answer(endpoint, refusal.result)
             handled.reason = handled.reason or refusal.reason
@@ -375,11 +424,41 @@ class Carrier:
         except Exception:  # never a 5xx: the document's shape with -100999
             log.exception("unexpected failure on %s", endpoint)
             handled.reason = "internal error"
+        return self._distorted(handled, ctl)
+
+    @staticmethod
+    def _distorted(handled: Handled, ctl: control.Control | None) -> Handled:
+        if ctl is not None:
+            handled.answer = defect_modes.distort_answer(
+                ctl.defects, handled.endpoint, handled.answer
+            )
         return handled
 
-    def _run(self, handled: Handled, fields: dict[str, Any], remote_addr: str) -> None:
-        now = self.now()
-        outcome = authenticate(fields, remote_addr, self.store, self.settings, now)
+    def _forced(self, handled: Handled, rule: faults.FaultRule) -> None:
+        """A fault that keeps the request from the endpoint (faults.UNPROCESSED)."""
+        handled.reason = f"fault {rule.id}: {rule.action}"
+        if rule.action == faults.RESULT:
+            assert rule.result is not None
+            handled.answer = answers.failure_answer(handled.endpoint, rule.result)
+        else:
+            handled.fault = rule
+
+    def _named_userid(self, fields: dict[str, Any]) -> str:
+        """The account a request names (no credential check), for faults scoped to one."""
+        apikey = text_value(fields.get("apikey"))
+        if apikey:
+            account = account_by_apikey(self.store, apikey)
+            return account.userid if account else ""
+        return text_value(fields.get("userid")).upper()
+
+    def _run(
+        self, handled: Handled, fields: dict[str, Any], remote_addr: str, ctl: control.Control
+    ) -> None:
+        now = ctl.now()
+        settings = ctl.settings
+        outcome = authenticate(fields, remote_addr, self.store, settings, now)
+        if not outcome.ok and "auth-not-checked" in ctl.defects:
+            outcome = self._unchecked(fields, outcome)
         if not outcome.ok:
             raise Refusal(outcome.result, handled.reason or outcome.reason)
         assert outcome.account is not None
@@ -395,15 +474,26 @@ class Carrier:
                 time.sleep(cfg.answer_delay_ms / 1000)
             ctx = Context(
                 self.store,
-                self.settings,
+                settings,
                 outcome.account,
                 outcome.mode,
                 handled.fmt.value,
                 now,
                 time.time(),
                 self.seed,
+                defects=ctl.defects,
+                magic=ctl.magic,
             )
             handled.answer = HANDLERS[handled.endpoint](ctx, fields)
+        if handled.endpoint in SEND_ENDPOINTS and cfg.push_enabled and self.on_new_work:
+            self.on_new_work()
+
+    def _unchecked(self, fields: dict[str, Any], outcome: AuthOutcome) -> AuthOutcome:
+        """Defect auth-not-checked: a known userid gets in whatever pwd it sends."""
+        if outcome.result != Result.AUTH_FAILED:
+            return outcome
+        record = self.store.account(text_value(fields.get("userid")).upper())
+        return AuthOutcome(Result.OK, record, "md5") if record else outcome
 
     def inject_mo(
         self, userid: str, mobile: str, text: str, exno: str = "", rtime: str = ""
@@ -423,4 +513,6 @@ class Carrier:
             "text": text,
         }
         self.store.add_mo(userid, mo)
+        if self.on_new_work is not None:
+            self.on_new_work()
         return mo

@@ -13,6 +13,7 @@ from smsapi.codec import Format, encode_answer, media_type_of, request_format
 from smsapi.endpoints import BASE_PATH, ENDPOINTS, SEND_ENDPOINTS
 from smsapi.errors import Result
 
+from . import faults
 from .service import Carrier, Handled
 
 bp = Blueprint("sms", __name__)
@@ -32,7 +33,7 @@ def endpoint(name: str) -> Response:
     content_type = request.headers.get("Content-Type")
     status = 200
     try:
-        body = request.get_data(cache=False)
+        body = read_body()
         handled = carrier().handle(
             name, body, request_format(content_type, body), request.remote_addr or ""
         )
@@ -45,12 +46,24 @@ def endpoint(name: str) -> Response:
     return respond(handled, content_type, status, started)
 
 
+def read_body() -> bytes:
+    """The body, refused past the limit. A chunked body has no Content-Length to check
+    first: Werkzeug stops reading it at the limit and returns it cut short, so one more
+    read tells a complete body from a cut one (RequestEntityTooLarge)."""
+    body = request.get_data(cache=False)
+    if len(body) >= current_app.config["MAX_CONTENT_LENGTH"]:
+        request.stream.read(1)
+    return body
+
+
 def respond(handled: Handled, content_type: str | None, status: int, started: float) -> Response:
     media = media_type_of(content_type)
     xml_media = "text/xml" if media == "text/xml" else "application/xml"
-    answer_fmt = Format.XML if handled.fmt is Format.XML else Format.JSON
+    answer_fmt = handled.answer_fmt or (Format.XML if handled.fmt is Format.XML else Format.JSON)
     body, answer_type = encode_answer(handled.endpoint, handled.answer, answer_fmt, xml_media)
     response = Response(body, status, content_type=answer_type)
+    if handled.fault is not None:  # fault injection on the wire (mockcarrier.faults)
+        response = faults.on_the_wire(handled.fault, response, request.environ)
     if handled.reason:
         # Why a request failed: a header, so the body keeps the document's shape.
         response.headers["X-Mock-Reason"] = handled.reason.encode("ascii", "replace").decode()

@@ -28,6 +28,13 @@ _PROLOG_ATTR_RE = re.compile(rb"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'?]+)
 INTEGER_FIELDS = frozenset(
     {"result", "msgid", "pknum", "pktotal", "status", "chargetype", "balance", "seqid"}
 )
+# Form fields whose value is a JSON array: multimt (§2.3.5), the push lists mos/rpts (§2.7, §2.8).
+JSON_LIST_FIELDS = frozenset({"multimt", "mos", "rpts"})
+# Characters XML 1.0 cannot carry, not even as &#n; (control characters, lone surrogates,
+# U+FFFE/U+FFFF): a value echoed from a JSON or form request may hold them.
+_XML_INVALID_RE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
 JSON_MEDIA = "application/json"
 FORM_MEDIA = "application/x-www-form-urlencoded"
 XML_MEDIA = "application/xml"
@@ -99,6 +106,23 @@ def _parse_json_object(body: bytes) -> dict[str, Any]:
     multimt = value.get("multimt")
     if isinstance(multimt, str):  # tolerated: the form convention inside JSON
         value["multimt"] = parse_multimt_text(multimt)
+    if _SURROGATE_ESCAPE_RE.search(text):
+        try:
+            value = _without_surrogates(value)
+        except RecursionError as exc:
+            raise CodecError(f"body is not JSON: {exc}", body) from exc
+    return value
+
+
+def _without_surrogates(value: Any) -> Any:
+    """JSON's \\ud800 escapes give lone surrogates, which no charset can write (nor
+    SQLite store): each becomes U+FFFD, as an undecodable byte would."""
+    if isinstance(value, str):
+        return _SURROGATE_RE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
     return value
 
 
@@ -143,14 +167,15 @@ def parse_form(body: bytes) -> dict[str, Any]:
             continue
         name, _, raw = pair.partition("=")
         name = unquote_plus(name).strip()
-        if name == "multimt" and raw.lstrip().startswith("["):
-            # §2.3.7 the document's form example carries the JSON array unencoded.
+        if name in JSON_LIST_FIELDS and raw.lstrip().startswith("["):
+            # §2.3.7 / §2.7.5 / §2.8.5 the document's form examples carry the JSON array
+            # unencoded (its urlencoded contents must not be decoded twice).
             fields[name] = parse_multimt_text(raw.encode("latin-1").decode("utf-8", "replace"))
             continue
         value = unquote_to_bytes(raw.replace("+", " "))
         if name == "content":
             fields[name] = _form_content(value)
-        elif name == "multimt":
+        elif name in JSON_LIST_FIELDS:
             fields[name] = parse_multimt_text(value.decode("utf-8", "replace"))
         else:
             fields[name] = value.decode("utf-8", "replace")
@@ -172,6 +197,16 @@ def parse_xml(body: bytes) -> Element:
         return SafeET.fromstring(normalise_xml(body))
     except (SafeET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
         raise CodecError(f"body is not XML: {exc}", body) from exc
+
+
+def strict_xml_problem(body: bytes) -> str | None:
+    """Why a body is not well-formed XML as written (no mending of the document's
+    unquoted prolog, C1), or None when it is."""
+    try:
+        SafeET.fromstring(body)
+    except (SafeET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def normalise_xml(body: bytes) -> bytes:
@@ -240,7 +275,8 @@ def xml_document(root: str, fields: dict[str, Any], item_tag: str | None = None)
 
 
 def _xml_leaf(name: str, value: Any) -> str:
-    return f"<{name}>{escape('' if value is None else str(value))}</{name}>"
+    text = _XML_INVALID_RE.sub("\ufffd", "" if value is None else str(value))
+    return f"<{name}>{escape(text)}</{name}>"
 
 
 def encode_request(endpoint: Endpoint | str, fields: dict[str, Any], fmt: Format) -> bytes:

@@ -61,6 +61,30 @@ def decode_mt_content(value: str) -> DecodedText:
     return decode_text(value, MT_CHARSET)
 
 
+def mt_content_issues(value: str) -> list[str]:
+    """§2.1.5 why a client's content is not urlencoded GBK (empty: it is). UTF-8 bytes
+    often decode as GBK too (as mojibake), so they are named on their own."""
+    issues = list(decode_mt_content(value).issues)
+    raw_text = any("raw non-ASCII" in issue for issue in issues)
+    if not raw_text and looks_like_utf8(unquote_to_bytes(value.replace("+", " "))):
+        issues.append(
+            "content bytes are UTF-8, not GBK (测试: UTF-8 %e6%b5%8b%e8%af%95, GBK %b2%e2%ca%d4)"
+        )
+    return issues
+
+
+def looks_like_utf8(raw: bytes) -> bool:
+    """Non-ASCII bytes that are valid UTF-8. Chinese text in GBK almost never is: its
+    lead bytes (B0-F7) are UTF-8 continuation bytes or leads its trail bytes do not follow."""
+    if raw.isascii():
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def decode_mo_content(value: str, charset: str = MO_CHARSET) -> DecodedText:
     """§2.4.6 MO content as a client reads it."""
     return decode_text(value, charset)

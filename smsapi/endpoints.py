@@ -33,6 +33,25 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 SEND_ENDPOINTS = ("single_send", "batch_send", "multi_send")
 
+# §2.5.6 table 5-3 / §2.8.3 table 8-2: the fields of one status report, in order
+REPORT_FIELDS = (
+    "msgid",
+    "custid",
+    "pknum",
+    "pktotal",
+    "mobile",
+    "spno",
+    "exno",
+    "stime",
+    "rtime",
+    "status",
+    "errcode",
+    "errdesc",
+    "exdata",
+)
+# §2.4.6 table 4-3 / §2.7.3 table 7-2: the fields of one MO
+MO_FIELDS = ("msgid", "mobile", "spno", "exno", "rtime", "content")
+
 MAX_BATCH_MOBILES = 1000  # §2.2.1 每次最多...1000个手机号码
 MAX_MULTI_ITEMS = 100  # §2.3.1 每次最多可发送100个手机号码的个性化短信
 MAX_PUSH_MOS = 100  # §2.7.1 一次最多推送100个上行

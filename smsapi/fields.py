@@ -4,6 +4,7 @@ a violation earns, or None."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from .errors import Result
@@ -14,6 +15,7 @@ EXNO_RE = re.compile(r"^[0-9]{0,6}$")  # §2.1.5 扩展号长度不能超过6位
 CUSTOM_CHARS_RE = re.compile(r"^[A-Za-z0-9_-]*$")  # §2.1.5 字母、数字、下划线、减号
 CUSTOM_MAX = 64  # §2.1.5 custid / exdata 最大64位
 CHANNEL_EXNO_MAX = 20  # §2.1.5 通道号+扩展号的总长度不能超过20位
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # §2.4.6 / §2.5.6 rtime, stime: YYYY-MM-DD HH:MM:SS
 
 
 def text_value(value: Any) -> str:
@@ -72,3 +74,14 @@ def spno(channel: str, exno: str) -> str:
 def userid_rule(userid: str) -> bool:
     """§2.1.5 userid: 1..6 characters (upper case; lower case is tolerated by lookup)."""
     return 0 < len(userid) <= USERID_MAX
+
+
+def parse_time(value: Any) -> datetime | None:
+    """§2.5.6 stime / rtime (YYYY-MM-DD HH:MM:SS, China time); None when not that form."""
+    text = value if isinstance(value, str) else ""
+    if len(text) != 19:
+        return None
+    try:
+        return datetime.strptime(text, TIME_FORMAT)
+    except ValueError:
+        return None

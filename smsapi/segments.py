@@ -19,7 +19,11 @@ def char_count(text: str) -> int:
 
 def segment_count(text: str) -> int:
     """Number of segments (pktotal) a text is delivered in."""
-    length = char_count(text)
+    return segments_for_length(char_count(text))
+
+
+def segments_for_length(length: int) -> int:
+    """Number of segments of a text of this many characters (signature included)."""
     if length <= SINGLE_SEGMENT_CHARS:
         return 1
     return -(-length // LONG_SEGMENT_CHARS)
@@ -36,3 +40,9 @@ def split_segments(text: str) -> list[str]:
 def content_too_long(text: str) -> bool:
     """§2.1.5 content, signature included, over 1000 characters → -100011."""
     return char_count(text) > MAX_CONTENT_CHARS
+
+
+def leaves_signature_room(text: str) -> bool:
+    """§2.1.5 发送时请预留至少10个字符的签名长度: a client's own text is at most
+    1000 - 10 characters, so the carrier's signature still fits."""
+    return char_count(text) + SIGNATURE_RESERVE <= MAX_CONTENT_CHARS

@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+import schemas
 from smsapi import Client
+from smsapi.endpoints import BASE_PATH, ENDPOINTS
 
 # Accounts the HTTP tests rely on, each set up for one family of rules.
 ACCOUNTS_TOML = """
@@ -96,6 +99,7 @@ class Served:
 
     def client(self, userid: str = "J10003", password: str = "111111", **kw: Any) -> Client:
         kw.setdefault("raise_for_result", False)
+        kw.setdefault("session", schema_checked_session())
         return Client(self.url, userid, password, **kw)
 
     def admin(self, method: str, path: str, **kw: Any) -> requests.Response:
@@ -105,6 +109,27 @@ class Served:
         if self.process.poll() is None:
             os.killpg(self.process.pid, sig)
             self.process.wait(timeout=15)
+
+
+def schema_checked_session() -> requests.Session:
+    """A session that fails the test when an answer of the six endpoints breaks its
+    schema (schemas/: JSON Schema for JSON answers, XSD + JSON Schema for XML)."""
+    session = requests.Session()
+    session.hooks["response"].append(check_answer_schema)
+    return session
+
+
+def check_answer_schema(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    path = urlsplit(response.url).path
+    name = path.rsplit("/", 1)[-1]
+    if not path.startswith(f"{BASE_PATH}/") or name not in ENDPOINTS:
+        return
+    problems = schemas.answer_errors(name, response.content, response.headers.get("Content-Type"))
+    if problems:
+        pytest.fail(
+            f"{name} answer breaks its schema: {problems}\n{response.content[:600]!r}",
+            pytrace=False,
+        )
 
 
 def start_server(tmp: Path, *extra: str, db: Path | None = None, port: int | None = None) -> Served:
@@ -140,7 +165,8 @@ def start_server(tmp: Path, *extra: str, db: Path | None = None, port: int | Non
         if process.poll() is not None:
             raise RuntimeError(f"mockcarrier exited: {log.read_text(errors='replace')}")
         try:
-            if requests.get(f"{served.url}/__admin/health", timeout=1).ok:
+            # 401: up, behind an --admin-token
+            if requests.get(f"{served.url}/__admin/health", timeout=1).status_code in (200, 401):
                 return served
         except requests.ConnectionError:
             time.sleep(0.05)

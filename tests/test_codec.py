@@ -660,3 +660,11 @@ def test_answers_round_trip_in_both_formats(fmt: Format, integers: dict, texts: 
     answer = {**integers, **texts}
     body, content_type = encode_answer("single_send", answer, fmt)
     assert parse_answer(body, content_type) == answer
+
+
+def test_strict_xml_problem_flags_the_documents_unquoted_prolog_only() -> None:
+    from smsapi.codec import strict_xml_problem
+
+    assert strict_xml_problem(b"<?xml version=1.0 encoding=utf-8?><mtrsp/>")
+    assert strict_xml_problem(b'<?xml version="1.0" encoding="UTF-8"?><mtrsp/>') is None
+    assert strict_xml_problem(b"<mtrsp>") is not None

@@ -197,3 +197,11 @@ def test_retsize_within_the_cap_is_kept():
     assert effective_retsize(1, 200) == 1
     assert effective_retsize(200, 200) == 200
     assert effective_retsize(300, 500) == 300  # §2.5.7 asks retsize=300
+
+
+def test_parse_time_reads_only_the_documents_format() -> None:
+    from smsapi.fields import parse_time
+
+    assert parse_time("2016-08-04 17:38:59").second == 59
+    assert parse_time("2016-08-04T17:38:59") is None
+    assert parse_time(20160804) is None

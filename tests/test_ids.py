@@ -14,6 +14,7 @@ from mockcarrier.ids import (
     check_prefix,
     compose,
     decompose,
+    message_msgid,
 )
 from smsapi.msgid import SEGMENT_STRIDE, in_int64, mobile_msgid, segment_msgid
 
@@ -135,3 +136,15 @@ def test_check_prefix_accepts_in_range(prefix: int):
 def test_compose_refuses_prefix_out_of_range(prefix: int):
     with pytest.raises(ValueError):
         compose(prefix, 1)
+
+
+@given(PREFIX, COUNTER, st.integers(min_value=1, max_value=1000), PKNUM)
+def test_any_section_3_3_id_reads_back_to_its_message(prefix, counter, position, pknum):
+    assume(counter + position - 1 < COUNTER_LIMIT)
+    base = compose(prefix, counter)
+    assert message_msgid(segment_msgid(base, position, pknum)) == mobile_msgid(base, position)
+
+
+def test_an_id_with_no_counter_names_no_message():
+    assert message_msgid(0) is None
+    assert message_msgid(compose(5, 1) - 1) is None

@@ -75,3 +75,9 @@ def test_every_part_of_a_long_message_fits_67(text: str):
 @given(st.text(max_size=70))
 def test_short_messages_are_one_part(text: str):
     assert split_segments(text) == [text]
+
+
+def test_segments_for_length_counts_like_segment_count() -> None:
+    from smsapi.segments import segments_for_length
+
+    assert [segments_for_length(n) for n in (1, 70, 71, 134, 135, 1000)] == [1, 1, 2, 2, 3, 15]

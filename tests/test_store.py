@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -221,6 +222,34 @@ def test_take_reports_hands_each_report_out_once(store: SqliteStore):
     assert len(store.take_reports("T00001", now=5.0, limit=500)) == 2
     assert store.take_reports("T00001", now=5.0, limit=500) == []
     assert store.take_reports("T00001", now=1000.0, limit=500) == []
+
+
+def test_take_reports_skips_reports_a_push_has_claimed_until_the_claim_lapses(
+    store: SqliteStore,
+):
+    msgid, _ = store.accept(acceptance(due_ats=[1.0, 2.0]), chargetype=0)
+    claimed = store.pending_push("T00001", "rpt", now=5.0, limit=1, claim_for=10.0)
+    assert [r["msgid"] for r in claimed] == [msgid]
+    assert [r["msgid"] for r in store.take_reports("T00001", now=5.0, limit=500)] == [msgid + 1]
+    assert [r["msgid"] for r in store.take_reports("T00001", now=15.0, limit=500)] == [msgid]
+
+
+def test_released_claims_can_be_pulled_at_once(store: SqliteStore):
+    msgid, _ = store.accept(acceptance(due_ats=[1.0]), chargetype=0)
+    store.pending_push("T00001", "rpt", now=5.0, limit=1, claim_for=10.0)
+    store.release_claims("rpt", [msgid])
+    assert [r["msgid"] for r in store.take_reports("T00001", now=5.0, limit=500)] == [msgid]
+
+
+def test_a_store_file_without_the_claim_column_is_upgraded(db: Path, store: SqliteStore):
+    store.accept(acceptance(due_ats=[1.0]), chargetype=0)
+    store.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE reports DROP COLUMN claimed_until")
+        conn.execute("ALTER TABLE mos DROP COLUMN claimed_until")
+    reopened = SqliteStore(str(db))
+    assert len(reopened.take_reports("T00001", now=5.0, limit=500)) == 1
+    reopened.close()
 
 
 def test_take_reports_waits_for_due_at(store: SqliteStore):

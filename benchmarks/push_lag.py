@@ -1,0 +1,173 @@
+"""How promptly a report due at T is pushed: lag = arrival at the receiver - T.
+
+    .venv/bin/python -m benchmarks.push_lag [--reports 400] [--workers 1]
+
+Serves the mock (default delivery profile, real time) with report push on towards a
+receiver in this process, sends the messages over a couple of seconds so due times
+spread, and compares each report's arrival with its due time from the admin API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+
+from smsapi import Client
+from smsapi.push import parse_push_request, push_answer_body
+
+CONFIG = """
+[[accounts]]
+userid = "LAG001"
+password = "lag-pass"
+delivery_profile = "default"
+push_enabled = true
+push_rpt_url = "{url}"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Arrivals:
+    def __init__(self) -> None:
+        self.at: dict[int, float] = {}
+        self.seqid: dict[int, int] = {}  # msgid → seqid of the push that brought it
+        self.lock = threading.Lock()
+
+    def serve(self) -> ThreadingHTTPServer:
+        arrivals = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                now = time.time()
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                push = parse_push_request(body, self.headers.get("Content-Type"))
+                with arrivals.lock:
+                    for item in push.items:
+                        if int(item["msgid"]) not in arrivals.at:
+                            arrivals.at[int(item["msgid"])] = now
+                            arrivals.seqid[int(item["msgid"])] = push.seqid or 0
+                answer = push_answer_body(push.kind, push.seqid or 0)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        return server
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    arrivals = Arrivals()
+    receiver = arrivals.serve()
+    work = Path(tempfile.mkdtemp(prefix="push-lag-"))
+    config = work / "mock.toml"
+    rx_url = f"http://127.0.0.1:{receiver.server_address[1]}/rpt"
+    config.write_text(CONFIG.format(url=rx_url), encoding="utf-8")
+    port = free_port()
+    mock = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockcarrier",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(work / "mock.db"),
+            "--config",
+            str(config),
+            "--seed",
+            "1",
+            "--workers",
+            str(args.workers),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{base}/__admin/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "mock did not start"
+            time.sleep(0.05)
+        client = Client(base, "LAG001", "lag-pass")
+        batch = 20
+        for start in range(0, args.reports, batch):  # ~2 s of sending
+            mobiles = [f"1391{n:07d}" for n in range(start, min(start + batch, args.reports))]
+            client.batch_send(mobiles, "lag")
+            time.sleep(2.0 * batch / args.reports)
+        deadline = time.monotonic() + 60
+        while len(arrivals.at) < args.reports and time.monotonic() < deadline:
+            time.sleep(0.05)
+        due = {
+            r["msgid"]: r["due_at"]
+            for r in requests.get(
+                f"{base}/__admin/accounts/LAG001/reports?state=pushed", timeout=10
+            ).json()
+        }
+        started = {
+            a["seqid"]: a["started_at"]
+            for a in requests.get(
+                f"{base}/__admin/accounts/LAG001/pushes?kind=rpt&limit=5000", timeout=10
+            ).json()
+        }
+    finally:
+        os.killpg(mock.pid, signal.SIGTERM)
+        mock.wait(15)
+        receiver.shutdown()
+    lags = [(arrivals.at[m] - due[m]) * 1000 for m in due if m in arrivals.at]
+    print(f"push lag over {len(lags)} reports of {args.reports} (workers {args.workers}):")
+    print(
+        f"  median {statistics.median(lags):.1f} ms   p99 {percentile(lags, 0.99):.1f} ms"
+        f"   max {max(lags):.1f} ms   min {min(lags):.1f} ms"
+    )
+    pickup = [(started[arrivals.seqid[m]] - due[m]) * 1000 for m in due if m in arrivals.at]
+    print(
+        f"  of which due → push request started: median {statistics.median(pickup):.1f} ms"
+        f"   p99 {percentile(pickup, 0.99):.1f} ms"
+    )
+    print(
+        f"  machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
+
+
+if __name__ == "__main__":
+    main()

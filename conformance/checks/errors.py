@@ -1,0 +1,147 @@
+"""errors: §4 result codes, always in the endpoint's failure shape (§2.x.9), HTTP 200."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from smsapi.codec import Format, parse_answer
+from smsapi.endpoints import ENDPOINTS, SEND_ENDPOINTS
+from smsapi.errors import CodecError, Result, result_text
+
+from ..catalogue import Level, check
+from ..context import RunContext
+from ..outcomes import CheckFailed, NotApplicable
+from ..shapes import answer_findings
+from . import judge
+
+SEND_FIELDS = {"mobile": "", "content": "%b2%e2%ca%d4%b6%cc%d0%c5"}
+
+
+def unknown_userid() -> str:
+    """A userid no carrier has: each request its own, so none reaches a lockout (A7)."""
+    return "Q" + "".join(secrets.choice(string.ascii_uppercase) for _ in range(5))
+
+
+@check(
+    "ERR-AUTH-SHAPE",
+    "§2.x.9 §4",
+    "errors",
+    Level.MUST,
+    "wrong credentials on each endpoint in each format: -100001 in the failure shape",
+)
+def auth_failure_shapes(ctx: RunContext) -> None:
+    for endpoint in ENDPOINTS:
+        for fmt in Format:
+            client = ctx.client(fmt, auth="md5", userid=unknown_userid(), password="wrong")
+            fields = (
+                dict(SEND_FIELDS, mobile=ctx.mobiles(1)[0]) if endpoint in SEND_ENDPOINTS else {}
+            )
+            if endpoint == "multi_send":
+                fields = {"multimt": [fields]}
+            answer, exchange = client.call(endpoint, fields)
+            if answer.get("result") != Result.AUTH_FAILED:
+                raise CheckFailed(
+                    f"{endpoint} in {fmt.value} with an unknown userid: result -100001",
+                    f"result {answer.get('result')!r}",
+                    exchange,
+                )
+            judge(ctx, answer_findings(endpoint, answer), f"the {endpoint} failure shape", exchange)
+
+
+@check(
+    "ERR-ARREARS",
+    "§4",
+    "errors",
+    Level.MUST,
+    "an account without balance is refused with -100003, nothing sent",
+    cost=1,
+    interpretations=("F15",),
+)
+def arrears(ctx: RunContext) -> None:
+    account = ctx.config.account("arrears")
+    if account is None:
+        raise NotApplicable('no [[accounts]] role = "arrears" configured (F15)')
+    client = ctx.client(userid=account.userid, password=account.password)
+    balance = client.get_balance()
+    fields = {"mobile": ctx.mobiles(1)[0], "content": SEND_FIELDS["content"]}
+    reserved = ctx.budget.reserve(1, "arrears")
+    answer, exchange = client.call("single_send", fields)
+    ctx.budget.settle(reserved, 1 if answer.get("result") == 0 else 0)
+    ctx.detail("balance", balance.answer)
+    if answer.get("result") != Result.ARREARS:
+        raise CheckFailed(
+            f"result -100003 ({result_text(Result.ARREARS, 'en')})",
+            f"result {answer.get('result')!r}",
+            exchange,
+        )
+    judge(ctx, answer_findings("single_send", answer), "the §2.1.9 failure shape", exchange)
+
+
+def _answers(ctx: RunContext):
+    for check_id, endpoint, exchange in list(ctx.exchanges):
+        if endpoint not in ENDPOINTS:
+            continue
+        try:
+            answer = parse_answer(exchange.answer_body, exchange.answer_headers.get("Content-Type"))
+        except CodecError:
+            continue
+        if "result" in answer:
+            yield check_id, endpoint, exchange, answer
+
+
+@check(
+    "ERR-FAILURE-SHAPE",
+    "§2.x.9",
+    "errors",
+    Level.MUST,
+    'every failure answer of the run keeps its endpoint\'s shape (msgid 0, custid ""...)',
+    interpretations=("C10",),
+    final=True,
+)
+def failure_shapes(ctx: RunContext) -> None:
+    seen = 0
+    for _, endpoint, exchange, answer in _answers(ctx):
+        if answer.get("result") in (0, "0"):
+            continue
+        seen += 1
+        judge(ctx, answer_findings(endpoint, answer), f"the {endpoint} failure shape", exchange)
+    if not seen:
+        raise NotApplicable("no failure answer came in this run")
+    ctx.detail("failure_answers", seen)
+
+
+@check(
+    "ERR-CODES-DEFINED",
+    "§4",
+    "errors",
+    Level.MUST,
+    "every result code of the run is 0 or a code of the §4 table",
+    final=True,
+)
+def codes_defined(ctx: RunContext) -> None:
+    codes: dict[str, int] = {}
+    defined = {int(r) for r in Result}
+    for _, _, exchange, answer in _answers(ctx):
+        code = answer.get("result")
+        codes[str(code)] = codes.get(str(code), 0) + 1
+        if code not in defined:
+            raise CheckFailed("a §4 result code", f"result {code!r}", exchange)
+    ctx.detail("codes", codes)
+
+
+@check(
+    "ERR-HTTP-200",
+    "§2.x.8",
+    "errors",
+    Level.MUST,
+    "every protocol answer, failures included, comes with HTTP 200",
+    interpretations=("M10",),
+    final=True,
+)
+def http_200(ctx: RunContext) -> None:
+    for check_id, _, exchange, _ in _answers(ctx):
+        if check_id.startswith("ROB-"):
+            continue  # hostile bodies may get 4xx (C15)
+        if exchange.status != 200:
+            raise CheckFailed("HTTP 200 for a protocol answer", f"HTTP {exchange.status}", exchange)

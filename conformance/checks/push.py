@@ -1,0 +1,233 @@
+"""push: §2.7 / §2.8 pushes to the suite's own receiver (--callback-listen/--callback-url;
+the vendor points the account's push address there)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from smsapi.endpoints import MAX_PUSH_RPTS
+from smsapi.matching import report_msgid
+from smsapi.push import PushKind
+
+from ..catalogue import Level, check
+from ..context import RunContext
+from ..outcomes import CheckFailed, CheckSkipped, Evidence, NotApplicable
+from ..receiver import ACK, REFUSE, SILENT, Push, Receiver
+
+
+def receiver(ctx: RunContext) -> Receiver:
+    if ctx.receiver is None:
+        raise NotApplicable("no --callback-listen / --callback-url: push not checked")
+    return ctx.receiver
+
+
+def pushes(ctx: RunContext) -> list[Push]:
+    ctx.settle()
+    got = receiver(ctx).snapshot()
+    if not got:
+        raise CheckSkipped("no push arrived during the run (is push enabled for the account?)")
+    return got
+
+
+def evidence_of(ctx: RunContext, push: Push) -> dict:
+    return {"push": push.to_dict()}
+
+
+def shown(ctx: RunContext, push: Push) -> Evidence:
+    return push.evidence(ctx.config.callback_url)
+
+
+@check(
+    "PUSH-DELIVERED",
+    "§2.8",
+    "push",
+    Level.MUST,
+    "reports of a send arrive by push to the receiver, acknowledged with RPT_RESP",
+    cost=1,
+)
+def delivered(ctx: RunContext) -> None:
+    receiver(ctx)
+    sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(), custid=ctx.custid())
+    ctx.expect_accepted(sent, "single_send")
+    messages = ctx.ledger.of_check(ctx.current.check_id)
+    ctx.await_reports(messages)
+    reports = [r for m in messages for r in m.all_reports()]
+    if not reports:
+        raise CheckFailed(
+            f"a pushed report within {ctx.config.report_timeout:.0f} s", "none", sent.exchange
+        )
+    pulled = [r for r in reports if r.source != "push"]
+    if pulled:
+        raise CheckFailed("the report pushed", "it was pulled by get_rpt instead", sent.exchange)
+
+
+def retry_check(ctx: RunContext, mode: str, what: str) -> None:
+    rx = receiver(ctx)
+    before = len(rx.snapshot())
+    rx.answer_next(mode)
+    sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(), custid=ctx.custid())
+    ctx.expect_accepted(sent, "single_send")
+    messages = ctx.ledger.of_check(ctx.current.check_id)
+    ctx.await_reports(messages)
+    log = rx.snapshot()[before:]
+    unanswered = [p for p in log if p.answered == mode]
+    if not unanswered:
+        raise CheckSkipped(f"no push came to {what}")
+    acked = {
+        report_msgid(item)
+        for p in log
+        if p.answered == ACK and p.request
+        for item in p.request.items
+    }
+    lost = [
+        report_msgid(item)
+        for p in unanswered
+        for item in (p.request.items if p.request else [])
+        if report_msgid(item) not in acked
+    ]
+    ctx.detail("pushes", [p.to_dict() for p in log][:10])
+    if lost:
+        raise CheckFailed(
+            f"the items of a push {what} pushed again until acknowledged",
+            f"{len(lost)} never came again, e.g. msgid {lost[0]}",
+            shown(ctx, unanswered[0]),
+            details=evidence_of(ctx, unanswered[0]),
+        )
+
+
+@check(
+    "PUSH-RETRY-REFUSED",
+    "§2.8.4",
+    "push",
+    Level.MUST,
+    "after the receiver answers result ≠ 0 the target pushes the same items again",
+    cost=1,
+    interpretations=("B5",),
+)
+def retry_refused(ctx: RunContext) -> None:
+    retry_check(ctx, REFUSE, "answered result -100999")
+
+
+@check(
+    "PUSH-RETRY-SILENT",
+    "§2.8.4",
+    "push",
+    Level.MUST,
+    "after the receiver stays silent (no answer in time) the target pushes again, losing nothing",
+    cost=1,
+)
+def retry_silent(ctx: RunContext) -> None:
+    retry_check(ctx, SILENT, "left unanswered")
+
+
+@check(
+    "PUSH-FORM",
+    "§2.7.2 §2.8.3",
+    "push",
+    Level.MUST,
+    "each push is a form-urlencoded POST with userid, pwd, timestamp, cmd, seqid and a JSON "
+    "array of items",
+    final=True,
+)
+def push_form(ctx: RunContext) -> None:
+    for push in pushes(ctx):
+        problems = push.request.problems if push.request else [push.error]
+        if problems:
+            raise CheckFailed(
+                "a §2.8.3 form push",
+                "; ".join(problems),
+                shown(ctx, push),
+                details=evidence_of(ctx, push),
+            )
+
+
+@check(
+    "PUSH-DIGEST",
+    "§3.1 §2.8.3",
+    "push",
+    Level.MUST,
+    "each push carries the account's userid and the §3.1 md5 pwd over a fresh timestamp",
+    final=True,
+)
+def push_digest(ctx: RunContext) -> None:
+    for push in pushes(ctx):
+        if push.request is None:
+            continue
+        if push.request.userid != ctx.config.userid:
+            raise CheckFailed(
+                f"userid {ctx.config.userid}",
+                repr(push.request.userid),
+                shown(ctx, push),
+                details=evidence_of(ctx, push),
+            )
+        if push.auth_problem:
+            raise CheckFailed(
+                "pwd = md5(userid + 00000000 + password + timestamp), lower case",
+                push.auth_problem,
+                shown(ctx, push),
+                details=evidence_of(ctx, push),
+            )
+
+
+@check(
+    "PUSH-SEQID",
+    "§2.7.3 §2.8.3",
+    "push",
+    Level.MUST,
+    "seqid grows by one with every push request (retries included), per kind",
+    interpretations=("B4",),
+    final=True,
+)
+def push_seqid(ctx: RunContext) -> None:
+    by_kind: dict[PushKind, list[Push]] = defaultdict(list)
+    for push in pushes(ctx):
+        if push.request and push.kind and push.request.seqid is not None:
+            by_kind[push.kind].append(push)
+    for kind, log in by_kind.items():
+        seqids = sorted(p.request.seqid for p in log if p.request)
+        repeated = sorted({s for s in seqids if seqids.count(s) > 1})
+        if repeated:
+            push = next(p for p in log if p.request and p.request.seqid == repeated[0])
+            raise CheckFailed(
+                f"a new seqid for every {kind.cmd} request",
+                f"seqid {repeated[0]} used {seqids.count(repeated[0])} times",
+                shown(ctx, push),
+                details=evidence_of(ctx, push),
+            )
+        gaps = [b - a for a, b in zip(seqids, seqids[1:], strict=False) if b - a != 1]
+        if gaps:
+            ctx.deviation(
+                "B4",
+                f"{kind.cmd} seqids one apart",
+                f"steps of {sorted(set(gaps))} in {seqids[:20]}",
+            )
+        ctx.detail(f"{kind.value}_seqids", [seqids[0], seqids[-1], len(seqids)])
+
+
+@check(
+    "PUSH-BATCH-SIZE",
+    "§2.8.1 §2.7.1",
+    "push",
+    Level.MUST,
+    "at most 500 reports and 100 MOs per push, also when 501 reports are due at once",
+    cost=MAX_PUSH_RPTS + 1,
+)
+def push_batch_size(ctx: RunContext) -> None:
+    receiver(ctx)
+    burst = ctx.send_batch(ctx.mobiles(MAX_PUSH_RPTS + 1, distinct=False), ctx.text())
+    ctx.expect_accepted(burst, f"a batch of {MAX_PUSH_RPTS + 1}")
+    ctx.await_reports(ctx.ledger.of_check(ctx.current.check_id))
+    largest: dict[str, int] = {}
+    for push in receiver(ctx).snapshot():
+        if not push.request or not push.kind:
+            continue
+        count = len(push.request.items)
+        largest[push.kind.value] = max(largest.get(push.kind.value, 0), count)
+        if count > push.kind.max_items:
+            raise CheckFailed(
+                f"at most {push.kind.max_items} items in a {push.kind.cmd}",
+                f"{count} items",
+                shown(ctx, push),
+                details=evidence_of(ctx, push),
+            )
+    ctx.detail("largest_push", largest)

@@ -1,0 +1,209 @@
+"""conformance: check any carrier that serves the Chongqing Tongyu interface.
+
+Exit status: 0 no check failed, 1 a check failed, 2 a usage or connection error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import SUITE_VERSION
+from .catalogue import CATEGORIES, Check, select
+from .config import ConfigError, VendorConfig, load_config, read_mobiles_file
+from .events import EventBus
+from .outcomes import Unreachable
+from .output.html import HtmlReport
+from .output.jsonreport import JsonReport
+from .output.junit import JUnitReport
+from .output.terminal import TerminalReporter
+from .runner import Runner
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+USAGE_ERROR = 2
+
+
+class OneLineGroup(click.Group):
+    """Usage errors in one line and exit status 2 (click's default prints the usage)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(USAGE_ERROR)
+        except click.ClickException as exc:
+            click.echo(f"conformance: {exc.format_message()}", err=True)
+            sys.exit(USAGE_ERROR)
+
+
+@click.group(cls=OneLineGroup, context_settings=CONTEXT)
+@click.version_option(SUITE_VERSION, prog_name="conformance")
+def main() -> None:
+    """The conformance suite of the Chongqing Tongyu SMS interface (tender attachment 6).
+
+    `conformance list` prints the catalogue; `conformance run --target URL ...` checks a
+    carrier over HTTP and gives a verdict rule by rule (docs/conformance.md).
+    """
+
+
+@main.command("list", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="The catalogue as JSON.")
+@click.option("--only", multiple=True, help="Only these categories or check ids.")
+def list_checks(as_json: bool, only: tuple[str, ...]) -> None:
+    """Print the catalogue: id, spec section, category, must/should, the rule."""
+    try:
+        checks = select(list(only), side=None)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps([c.to_dict() for c in checks], ensure_ascii=False, indent=2))
+        return
+    for category in CATEGORIES:
+        chosen = [c for c in checks if c.category == category]
+        if not chosen:
+            continue
+        click.echo(f"{category}: {CATEGORIES[category]}")
+        for c in chosen:
+            rows = f" [{', '.join(c.interpretations)}]" if c.interpretations else ""
+            final = " (run-wide)" if c.final else ""
+            click.echo(f"  {c.id:<28} {c.level.value:<6} {c.section:<16} {c.title}{rows}{final}")
+    click.echo(f"{len(checks)} checks")
+
+
+@main.command("run", context_settings=CONTEXT)
+@click.option("--target", help="Base URL of the carrier, e.g. http://10.0.0.5:8080.")
+@click.option("--userid", help="Account (§2.1.5, ≤ 6 characters).")
+@click.option("--password", help="Plain password the md5 digest is made from (§3.1).")
+@click.option("--apikey", help="apikey, when the vendor enabled apikey mode.")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="vendor.toml (see --help)."
+)
+@click.option("--profile", type=click.Choice(["strict", "lenient"]), help="[default: strict]")
+@click.option("--only", multiple=True, help="Only these categories (or check ids); repeatable.")
+@click.option("--budget", type=click.IntRange(0), help="Most messages (segments) to send.")
+@click.option("--price", type=float, help="Yuan per segment, for --dry-run and the report.")
+@click.option(
+    "--signature-length",
+    type=click.IntRange(0),
+    help="Characters the carrier adds (its signature).",
+)
+@click.option("--test-mobiles", type=click.Path(dir_okay=False), help="File: a number a line.")
+@click.option("--callback-listen", help="HOST:PORT the suite's push receiver listens on.")
+@click.option("--callback-url", help="URL the target pushes to (reaches --callback-listen).")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
+@click.option(
+    "--report-dir", type=click.Path(file_okay=False), help="report.json, report.html, junit.xml."
+)
+@click.option("--seed", type=int, help="Hypothesis seed (recorded in the report to replay).")
+@click.option("--report-timeout", type=float, help="Seconds to wait for owed reports.")
+@click.option("--poll-interval", type=float, help="Seconds between get_rpt polls.")
+@click.option("--dry-run", is_flag=True, help="Print the plan: checks, messages, cost.")
+@click.option("-v", "--verbose", is_flag=True, help="Show each check as it starts.")
+def run(config_path: str | None, dry_run: bool, verbose: bool, **options: Any) -> None:
+    """Run the checks against --target; exit 0 when none failed, 1 when one did."""
+    config = configure(config_path, options)
+    try:
+        checks = select(config.only)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if dry_run:
+        print_plan(config, checks)
+        return
+    bus = EventBus([TerminalReporter(verbose=verbose)])
+    if config.report_dir:
+        bus.subscribe(JsonReport(config.report_dir))
+        bus.subscribe(HtmlReport(config.report_dir))
+        bus.subscribe(JUnitReport(Path(config.report_dir) / "junit.xml"))
+    if config.junit_xml:
+        bus.subscribe(JUnitReport(config.junit_xml))
+    try:
+        finished = Runner(config, bus).run(checks)
+    except Unreachable as exc:
+        click.echo(f"conformance: {exc}", err=True)
+        sys.exit(USAGE_ERROR)
+    sys.exit(1 if finished.failed else 0)
+
+
+@main.command("selfcheck", context_settings=CONTEXT)
+@click.option("--defect", "defects", multiple=True, help="Only these defect modes.")
+@click.option("--keep", type=click.Path(file_okay=False), help="Keep the mock's files here.")
+def selfcheck_cmd(defects: tuple[str, ...], keep: str | None) -> None:
+    """Run the suite against the mock carrier, clean and once per defect mode: the clean
+    run must pass, every defect must be caught by at least one check (exit 1 otherwise)."""
+    from .selfcheck import Verdict, selfcheck
+
+    def show(verdict: Verdict) -> None:
+        if verdict.name == "clean":
+            state = "PASS" if not verdict.failed else "FAIL"
+            click.echo(
+                f"{state}  clean mock ({verdict.seconds:.1f} s): {verdict.failed or 'no failure'}"
+            )
+            return
+        state = "CAUGHT" if verdict.caught else "MISSED"
+        caught_by = ", ".join(verdict.failed) or "no check"
+        click.echo(f"{state:<6} {verdict.name:<24} ({verdict.seconds:.1f} s) by {caught_by}")
+
+    verdicts = selfcheck(Path(keep) if keep else None, list(defects) or None, show)
+    clean_ok = not verdicts[0].failed
+    missed = [v.name for v in verdicts[1:] if not v.caught]  # verdicts[0] is the clean run
+    click.echo(
+        f"clean run {'passes' if clean_ok else 'FAILS'}; {len(verdicts) - 1} defects, "
+        f"{len(missed)} missed{': ' + ', '.join(missed) if missed else ''}"
+    )
+    sys.exit(0 if clean_ok and not missed else 1)
+
+
+def configure(config_path: str | None, options: dict[str, Any]) -> VendorConfig:
+    """vendor.toml, then the command line; a ConfigError is a usage error."""
+    overrides = dict(options)
+    overrides["only"] = list(overrides.get("only") or [])
+    mobiles_file = overrides.pop("test_mobiles", None)
+    try:
+        if mobiles_file:
+            overrides["test_mobiles"] = read_mobiles_file(mobiles_file)
+        config = load_config(config_path, **overrides)
+        if options.get("apikey") and "apikey" not in config.auth_modes:
+            config.auth_modes.append("apikey")
+        return config.validate()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def print_plan(config: VendorConfig, checks: list[Check]) -> None:
+    """--dry-run: what would run, the worst case of messages, and its cost."""
+    click.echo(f"plan for {config.target} ({config.profile} profile)")
+    left, total = config.budget, 0
+    for check in checks:
+        cost = check.worst_cost(config)
+        fits = cost <= left
+        if fits:
+            left -= cost
+            total += cost
+        note = "" if fits else "  (skipped: over the budget)"
+        click.echo(f"  {check.id:<28} {check.category:<11} up to {cost:>5} message(s){note}")
+    click.echo(
+        f"{len(checks)} checks; up to {total} message(s) within a budget of {config.budget}; "
+        f"cost up to {total * config.price:.3f} yuan at {config.price} yuan per segment; "
+        f"test mobiles: {len(config.test_mobiles)}"
+    )
+    if not config.test_mobiles:
+        click.echo("no test mobiles: every check that sends a message will be skipped")
+
+
+# The customer's side (issue 10): conformance client / conformance proxy.
+from .customer.commands import client_cmd, proxy_cmd  # noqa: E402
+
+main.add_command(client_cmd)
+main.add_command(proxy_cmd)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,236 @@
+"""The vendor configuration: target, credentials, enabled modes, test mobiles, budget.
+
+Defaults, then a vendor.toml (see conformance/examples/vendor.toml), then command-line
+options. Every failure to load is a ConfigError said in one line (exit status 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from smsapi.mobile import Operator, classify
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+AUTH_MODES = ("md5", "plain", "apikey")
+PROFILES = ("strict", "lenient")
+ACCOUNT_ROLES = ("arrears", "ip_restricted", "lockout")
+TENDER_CHANNEL_SUFFIX = "12122"  # tender §2.1.2 one channel number ending in 12122
+TENDER_PRICE_CAP = 0.029  # tender: yuan per message
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used."""
+
+
+@dataclass
+class ExtraAccount:
+    """An account the vendor set up for one error rule (arrears, IP allow-list, lockout)."""
+
+    role: str
+    userid: str
+    password: str = ""
+
+    def __post_init__(self) -> None:
+        if self.role not in ACCOUNT_ROLES:
+            raise ConfigError(f"account role {self.role!r}: one of {', '.join(ACCOUNT_ROLES)}")
+
+
+@dataclass
+class VendorConfig:
+    vendor: str = ""
+    target: str = ""
+    userid: str = ""
+    password: str = ""
+    apikey: str = ""
+    auth_modes: list[str] = field(default_factory=lambda: ["md5"])
+    profile: str = "strict"
+    only: list[str] = field(default_factory=list)
+    # Tender §2.1.2 and the carrier's signature (F8): characters it adds to each message.
+    channel_suffix: str = TENDER_CHANNEL_SUFFIX
+    signature_length: int = 0
+    test_mobiles: list[str] = field(default_factory=list)
+    budget: int = 200  # billed segments at most
+    price: float = TENDER_PRICE_CAP  # yuan per segment, for --dry-run and the report
+    callback_listen: str = ""
+    callback_url: str = ""
+    push_silence: float = 8.0  # seconds the receiver holds a push it "stays silent" on
+    report_timeout: float = 60.0  # seconds to wait for owed reports
+    poll_interval: float = 1.0  # seconds between get_rpt polls when nothing came
+    request_timeout: float = 30.0
+    auth_failures_allowed: int = 4  # failures the suite may cause on its own account (A7)
+    timestamp_probe: int = 3600  # seconds of skew a stale-timestamp probe uses
+    lockout_attempts: int = 10
+    mo_wait: float = 0.0  # seconds to wait for an MO (a tester replying from a phone)
+    max_examples: int = 8  # hypothesis examples per property check
+    stateful_steps: int = 6
+    seed: int | None = None  # hypothesis seed; drawn and recorded when absent
+    accounts: list[ExtraAccount] = field(default_factory=list)
+    report_dir: str = ""
+    junit_xml: str = ""
+
+    def validate(self) -> VendorConfig:
+        if not self.target:
+            raise ConfigError("no target: give --target URL or target in the config file")
+        if not self.target.startswith(("http://", "https://")):
+            raise ConfigError(f"target {self.target!r} is not an http(s) URL")
+        unknown = set(self.auth_modes) - set(AUTH_MODES)
+        if unknown:
+            raise ConfigError(f"unknown auth mode(s) {sorted(unknown)}: use {AUTH_MODES}")
+        if ("md5" in self.auth_modes or "plain" in self.auth_modes) and not (
+            self.userid and self.password
+        ):
+            raise ConfigError("md5/plain auth needs --userid and --password")
+        if "apikey" in self.auth_modes and not self.apikey:
+            raise ConfigError("apikey mode enabled but no --apikey given")
+        if not self.auth_modes:
+            raise ConfigError("no auth mode enabled")
+        if self.profile not in PROFILES:
+            raise ConfigError(f"profile {self.profile!r}: strict or lenient")
+        if self.budget < 0:
+            raise ConfigError("budget must be 0 or more")
+        if bool(self.callback_listen) != bool(self.callback_url):
+            raise ConfigError("--callback-listen and --callback-url go together")
+        for number in self.test_mobiles:
+            if not classify(number).valid:
+                raise ConfigError(f"test mobile {number!r} is not a valid number (§3.2)")
+        return self
+
+    @property
+    def primary_auth(self) -> str:
+        """The mode the suite uses for everything but the auth checks."""
+        for mode in ("md5", "apikey", "plain"):
+            if mode in self.auth_modes:
+                return mode
+        return "md5"
+
+    def account(self, role: str) -> ExtraAccount | None:
+        return next((a for a in self.accounts if a.role == role), None)
+
+    def mobiles_by_operator(self) -> dict[Operator, list[str]]:
+        out: dict[Operator, list[str]] = {}
+        for number in self.test_mobiles:
+            out.setdefault(classify(number).operator, []).append(number)
+        return out
+
+    def settings_dict(self) -> dict[str, Any]:
+        """The settings a report records (no secrets)."""
+        data = dataclasses.asdict(self)
+        for secret in ("password", "apikey"):
+            data[secret] = "***" if data[secret] else ""
+        data["accounts"] = [{"role": a.role, "userid": a.userid} for a in self.accounts]
+        data["test_mobiles"] = {
+            op.value: len(numbers) for op, numbers in self.mobiles_by_operator().items()
+        }
+        return data
+
+
+# vendor.toml sections → VendorConfig fields
+_SECTIONS: dict[str, dict[str, str]] = {
+    "credentials": {
+        "userid": "userid",
+        "password": "password",
+        "apikey": "apikey",
+        "auth_modes": "auth_modes",
+    },
+    "channel": {"suffix": "channel_suffix", "signature_length": "signature_length"},
+    "budget": {"messages": "budget", "price": "price"},
+    "callback": {"listen": "callback_listen", "url": "callback_url", "silence": "push_silence"},
+    "timing": {
+        "report_timeout": "report_timeout",
+        "poll_interval": "poll_interval",
+        "request_timeout": "request_timeout",
+        "mo_wait": "mo_wait",
+    },
+    "auth": {
+        "failures_allowed": "auth_failures_allowed",
+        "timestamp_probe": "timestamp_probe",
+        "lockout_attempts": "lockout_attempts",
+    },
+    "hypothesis": {
+        "max_examples": "max_examples",
+        "stateful_steps": "stateful_steps",
+        "seed": "seed",
+    },
+}
+_TOP = {"vendor", "target", "profile", "only"}
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> VendorConfig:
+    """Defaults, then the TOML file, then overrides (None values ignored)."""
+    data: dict[str, Any] = {}
+    if path:
+        data.update(read_toml(Path(path)))
+    data.update({k: v for k, v in overrides.items() if v not in (None, [], ())})
+    known = {f.name for f in dataclasses.fields(VendorConfig)}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    try:
+        return VendorConfig(**data)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not TOML: {exc}") from exc
+    data: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _TOP:
+            data[key] = value
+        elif key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [{key}] must be a table")
+            for name, item in value.items():
+                if name not in _SECTIONS[key]:
+                    raise ConfigError(f"{path}: unknown key {name!r} in [{key}]")
+                data[_SECTIONS[key][name]] = item
+        elif key == "test_mobiles":
+            data["test_mobiles"] = _mobiles_table(value, path)
+        elif key == "accounts":
+            try:
+                data["accounts"] = [ExtraAccount(**a) for a in value]
+            except TypeError as exc:
+                raise ConfigError(f"{path}: [[accounts]]: {exc}") from exc
+        else:
+            raise ConfigError(f"{path}: unknown section or key {key!r}")
+    return data
+
+
+def _mobiles_table(value: Any, path: Path) -> list[str]:
+    """[test_mobiles] china_mobile = [...] ... or a plain list."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: test_mobiles is a list or a table of lists")
+    numbers: list[str] = []
+    for operator, items in value.items():
+        for number in items:
+            found = classify(str(number)).operator
+            if found.value != operator and operator != "any":
+                raise ConfigError(
+                    f"{path}: test mobile {number} is {found.value}, listed under {operator}"
+                )
+            numbers.append(str(number))
+    return numbers
+
+
+def read_mobiles_file(path: str | Path) -> list[str]:
+    """--test-mobiles FILE: one number a line; # starts a comment."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read test mobiles {path}: {exc.strerror}") from exc
+    return [n for n in (line.split("#", 1)[0].strip() for line in lines) if n]

@@ -1,0 +1,133 @@
+"""Figures over the whole run: delivery times and rate (tender §2.1.3), channel numbers
+per operator (§2.1.2), messages and cost. The JSON report carries them for sign-off."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from smsapi.fields import parse_time
+from smsapi.matching import report_delivered
+from smsapi.mobile import classify
+
+from .ledger import Ledger
+
+DELIVERY_LIMIT_S = 5.0  # tender §2.1.3 短信到达时间 ≤ 5 秒
+DELIVERY_RATE_MIN = 0.99  # tender §2.1.3 到达率 ≥ 99 %
+
+
+@dataclass
+class Sample:
+    """One segment's report: when, how long, to whom."""
+
+    offset_s: float  # seconds from the run's first send to the report's arrival
+    latency_s: float | None  # rtime - stime, the carrier's own account
+    arrival_s: float  # send answer → report seen by the suite (pull polling included)
+    operator: str
+    delivered: bool
+    status: Any
+    errcode: Any
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered) - 1e-9)))
+    return ordered[rank - 1]
+
+
+def spread(values: list[float]) -> dict[str, float | None]:
+    return {
+        "count": len(values),
+        "p50": percentile(values, 0.50),
+        "p95": percentile(values, 0.95),
+        "p99": percentile(values, 0.99),
+        "max": max(values) if values else None,
+    }
+
+
+def samples(ledger: Ledger) -> list[Sample]:
+    """The first report of each segment sent to a valid number."""
+    messages = [m for m in ledger.messages if m.valid]
+    if not messages:
+        return []
+    start = min(m.sent_at for m in messages)
+    out = []
+    for m in messages:
+        operator = classify(m.mobile).operator.value
+        for k in sorted(m.reports):
+            report = m.reports[k][0]
+            stime, rtime = (
+                parse_time(report.data.get("stime")),
+                parse_time(report.data.get("rtime")),
+            )
+            latency = (rtime - stime).total_seconds() if stime and rtime else None
+            out.append(
+                Sample(
+                    round(report.seen_at - start, 3),
+                    latency,
+                    round(report.seen_at - m.sent_at, 3),
+                    operator,
+                    report_delivered(report.data),
+                    report.data.get("status"),
+                    report.data.get("errcode"),
+                )
+            )
+    return out
+
+
+def delivery(ledger: Ledger) -> dict[str, Any]:
+    """Tender §2.1.3 figures: latency spread, share within 5 s, delivery rate."""
+    got = samples(ledger)
+    owed = sum(m.pktotal for m in ledger.messages if m.valid)
+    delivered = [s for s in got if s.delivered]
+    latencies = [s.latency_s for s in delivered if s.latency_s is not None]
+    within = sum(1 for v in latencies if v <= DELIVERY_LIMIT_S)
+    by_operator: dict[str, dict[str, int]] = {}
+    for s in got:
+        row = by_operator.setdefault(s.operator, {"reports": 0, "delivered": 0})
+        row["reports"] += 1
+        row["delivered"] += s.delivered
+    return {
+        "segments_owed": owed,
+        "reports": len(got),
+        "delivered": len(delivered),
+        "unreported": owed - len(got),
+        "rate": round(len(delivered) / owed, 5) if owed else None,
+        "rate_target": DELIVERY_RATE_MIN,
+        "latency_s": spread(latencies),
+        "within_limit": round(within / len(latencies), 5) if latencies else None,
+        "limit_s": DELIVERY_LIMIT_S,
+        "arrival_s": spread([s.arrival_s for s in got]),
+        "by_operator": by_operator,
+        "samples": [s.__dict__ for s in got],
+    }
+
+
+def channel_of(spno: str, exno: str) -> str:
+    """The channel number of a §2.4.6 spno (完整的通道号 = channel + exno)."""
+    if exno and spno.endswith(exno):
+        return spno[: -len(exno)]
+    return spno
+
+
+def channels(ledger: Ledger, mos: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Channel numbers seen per operator, from reports and MOs."""
+    out: dict[str, set[str]] = {}
+    for m in ledger.messages:
+        operator = classify(m.mobile).operator.value
+        for report in m.all_reports():
+            spno = str(report.data.get("spno", "") or "")
+            if spno:
+                out.setdefault(operator, set()).add(
+                    channel_of(spno, str(report.data.get("exno", "") or ""))
+                )
+    for mo in mos:
+        spno = str(mo.get("spno", "") or "")
+        if spno:
+            operator = classify(str(mo.get("mobile", ""))).operator.value
+            out.setdefault(operator, set()).add(channel_of(spno, str(mo.get("exno", "") or "")))
+    return {op: sorted(found) for op, found in sorted(out.items())}

@@ -1,0 +1,1 @@
+"""Output handlers of a run: terminal, JSON report, JUnit XML, HTML."""

@@ -1,0 +1,157 @@
+"""pytest plugin: `pytest --pyargs conformance --target URL ...` runs the catalogue as one
+test per check, so CI systems keep their own pytest options and plugins.
+
+Registered through the pytest11 entry point; it only adds options and fixtures, and
+generates tests only for conformance/test_carrier.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+OPTIONS = (
+    ("--target", {"help": "carrier base URL (conformance suite)"}),
+    ("--userid", {}),
+    ("--password", {}),
+    ("--apikey", {}),
+    ("--vendor-config", {"help": "vendor.toml of the conformance suite"}),
+    ("--profile", {"choices": ["strict", "lenient"]}),
+    ("--only", {"action": "append", "default": [], "help": "category or check id"}),
+    ("--budget", {"type": int}),
+    ("--test-mobiles", {"help": "file with one test mobile a line"}),
+    ("--callback-listen", {}),
+    ("--callback-url", {}),
+    ("--report-dir", {"help": "write report.json / report.html / junit.xml here"}),
+    ("--conformance-seed", {"type": int}),
+    ("--report-timeout", {"type": float}),
+    ("--poll-interval", {"type": float}),
+    ("--signature-length", {"type": int}),
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "carrier conformance suite (docs/conformance.md)")
+    for name, kwargs in OPTIONS:
+        group.addoption(name, dest=f"conformance_{name[2:].replace('-', '_')}", **kwargs)
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    return config.getoption(f"conformance_{name}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "conformance_check" not in metafunc.fixturenames:
+        return
+    from .catalogue import select
+
+    checks = select(_option(metafunc.config, "only"))
+    metafunc.parametrize("conformance_check", checks, ids=[c.id for c in checks])
+
+
+class PytestRun:
+    """The run behind the pytest items: one context, results gathered for the reports."""
+
+    def __init__(self, runner: Any, ctx: Any) -> None:
+        self.runner, self.ctx = runner, ctx
+        self.results: dict[str, Any] = {}
+        self.checks: list[Any] = []
+        self.started = datetime.now(timezone.utc)
+
+    def check(self, check: Any) -> None:
+        from .outcomes import Outcome
+        from .runner import execute
+
+        result = execute(check, self.ctx)
+        self.checks.append(check)
+        self.results[check.id] = result
+        if result.outcome in (Outcome.FAILED, Outcome.ERROR):
+            lines = [f"{check.id} ({check.section}): {check.title}", result.message]
+            for evidence in result.reproducers[:2]:
+                lines += [
+                    f"reproducer: {evidence.curl}",
+                    f"answer: HTTP {evidence.status} {evidence.answer[:500]}",
+                ]
+            pytest.fail("\n".join(lines), pytrace=False)
+        if result.outcome in (Outcome.SKIPPED, Outcome.NOT_APPLICABLE):
+            pytest.skip(f"{result.outcome.value}: {result.message}")
+
+
+def build_config(config: pytest.Config) -> Any:
+    from .config import ConfigError, load_config, read_mobiles_file
+
+    overrides = {
+        "target": _option(config, "target"),
+        "userid": _option(config, "userid"),
+        "password": _option(config, "password"),
+        "apikey": _option(config, "apikey"),
+        "profile": _option(config, "profile"),
+        "only": _option(config, "only"),
+        "budget": _option(config, "budget"),
+        "callback_listen": _option(config, "callback_listen"),
+        "callback_url": _option(config, "callback_url"),
+        "report_dir": _option(config, "report_dir"),
+        "seed": _option(config, "conformance_seed"),
+        "report_timeout": _option(config, "report_timeout"),
+        "poll_interval": _option(config, "poll_interval"),
+        "signature_length": _option(config, "signature_length"),
+    }
+    try:
+        if _option(config, "test_mobiles"):
+            overrides["test_mobiles"] = read_mobiles_file(_option(config, "test_mobiles"))
+        vendor = load_config(_option(config, "vendor_config"), **overrides)
+        if vendor.apikey and "apikey" not in vendor.auth_modes:
+            vendor.auth_modes.append("apikey")
+        return vendor.validate()
+    except ConfigError as exc:
+        raise pytest.UsageError(f"conformance: {exc}") from None
+
+
+@pytest.fixture(scope="session")
+def conformance_run(request: pytest.FixtureRequest) -> Iterator[PytestRun]:
+    from .events import EventBus, RunFinished
+    from .outcomes import Unreachable
+    from .runner import Runner, run_metrics
+
+    config = request.config
+    if not _option(config, "target") and not _option(config, "vendor_config"):
+        pytest.skip("no --target: the conformance suite needs a carrier to check")
+    vendor = build_config(config)
+    bus = EventBus()
+    if vendor.report_dir:
+        from pathlib import Path
+
+        from .output.html import HtmlReport
+        from .output.jsonreport import JsonReport
+        from .output.junit import JUnitReport
+
+        for handler in (
+            JsonReport(vendor.report_dir),
+            HtmlReport(vendor.report_dir),
+            JUnitReport(Path(vendor.report_dir) / "junit.xml"),
+        ):
+            bus.subscribe(handler)
+    runner = Runner(vendor, bus)
+    try:
+        ctx = runner.start()
+    except Unreachable as exc:
+        pytest.exit(f"conformance: {exc}", returncode=2)
+    run = PytestRun(runner, ctx)
+    try:
+        yield run
+    finally:
+        bus.emit(
+            RunFinished(
+                vendor,
+                run.checks,
+                run.results,
+                run.started,
+                datetime.now(timezone.utc),
+                ctx.seed,
+                run_metrics(ctx),
+            )
+        )
+        ctx.close()

@@ -1,0 +1,224 @@
+"""`conformance selfcheck`: prove the suite against the mock carrier. One run against the
+clean mock (every check must pass), then one per defect mode of the mock (every defect
+must be caught by at least one check). Uses the mock's admin API (/__admin/defects, MO
+injection, accounts), so it works against `mockcarrier` only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .config import ExtraAccount, VendorConfig
+from .events import EventBus, RunFinished
+from .runner import Runner
+
+# The categories that can see a defect, by the mock's area of it; a push defect runs the
+# push category against an account that pushes to the suite's receiver.
+AREA_CATEGORIES = {
+    "msgid": ["matching"],
+    "codec": ["codec", "balance", "errors"],
+    "auth": ["auth"],
+    "limits": ["limits"],
+    "reports": ["matching", "reports"],
+}
+TEST_MOBILES = ["13800138000", "13012345678", "18912345678"]  # one per network
+ACCOUNTS = """
+[server]
+lockout_failures = 100000
+
+[[accounts]]
+userid = "SELF01"
+password = "self-pass"
+apikey = "5e1fc4ecc0de5e1fc4ecc0de5e1fc4ec"
+auth_modes = ["md5", "plain", "apikey"]
+delivery_profile = "instant"
+
+[[accounts]]
+userid = "PUSH01"
+password = "push-pass"
+delivery_profile = "instant"
+push_enabled = true
+push_rpt_url = "{callback}"
+push_timeout = 1.0
+push_backoff_initial = 0.2
+push_backoff_max = 1.0
+
+[[accounts]]
+userid = "POOR01"
+password = "poor-pass"
+balance = 0
+
+[[accounts]]
+userid = "IPONLY"
+password = "ip-pass"
+allowed_ips = ["10.99.0.0/16"]
+
+[[accounts]]
+userid = "LOCK01"
+password = "lock-pass"
+"""
+
+
+@dataclass
+class Verdict:
+    """One scenario of the selfcheck: which checks failed."""
+
+    name: str
+    categories: list[str]
+    failed: list[str]
+    seconds: float
+    run: RunFinished | None = field(default=None, repr=False)
+
+    @property
+    def caught(self) -> bool:
+        return bool(self.failed)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def served_mock(folder: Path, callback: str) -> Iterator[str]:
+    """A `mockcarrier serve` subprocess on a free port (instant delivery, time scale 10)."""
+    config = folder / "selfcheck.toml"
+    config.write_text(ACCOUNTS.format(callback=callback), encoding="utf-8")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(folder / "mock.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mockcarrier", "serve", "--port", str(port)]
+            + ["--db", str(folder / "mock.db"), "--config", str(config)]
+            + ["--seed", "5", "--time-scale", "10"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # readiness poll with a deadline
+            if process.poll() is not None:
+                raise RuntimeError(f"mockcarrier exited, see {folder / 'mock.log'}")
+            try:
+                if requests.get(f"{url}/__admin/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("mockcarrier did not start within 30 s")
+            time.sleep(0.05)
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+
+
+def vendor_config(
+    url: str, push: bool, listen: str, callback: str, folder: Path, **kw: Any
+) -> VendorConfig:
+    account = ("PUSH01", "push-pass") if push else ("SELF01", "self-pass")
+    config = VendorConfig(
+        vendor="mockcarrier (selfcheck)",
+        target=url,
+        userid=account[0],
+        password=account[1],
+        apikey="" if push else "5e1fc4ecc0de5e1fc4ecc0de5e1fc4ec",
+        auth_modes=["md5"] if push else ["md5", "plain", "apikey"],
+        signature_length=6,  # the mock's 【通渝科技】
+        test_mobiles=list(TEST_MOBILES),
+        budget=10000,
+        callback_listen=listen if push else "",
+        callback_url=callback if push else "",
+        push_silence=2.0,
+        report_timeout=2.0,
+        poll_interval=0.05,
+        lockout_attempts=3,
+        max_examples=4,
+        stateful_steps=4,
+        seed=20200413,
+        report_dir=str(folder),  # the hypothesis example database goes there
+        accounts=[
+            ExtraAccount("arrears", "POOR01", "poor-pass"),
+            ExtraAccount("ip_restricted", "IPONLY", "ip-pass"),
+            ExtraAccount("lockout", "LOCK01"),
+        ],
+    )
+    for key, value in kw.items():
+        setattr(config, key, value)
+    return config.validate()
+
+
+def run_once(config: VendorConfig, bus: EventBus | None = None) -> RunFinished:
+    from .catalogue import select
+
+    return Runner(config, bus).run(select(config.only))
+
+
+def admin(url: str, method: str, path: str, **kw: Any) -> Any:
+    response = requests.request(method, f"{url}/__admin{path}", timeout=10, **kw)
+    response.raise_for_status()
+    return response.json()
+
+
+def selfcheck(
+    folder: Path | None = None,
+    defects: list[str] | None = None,
+    report: Callable[[Verdict], None] | None = None,
+    clean: bool = True,
+) -> list[Verdict]:
+    """The clean run first (unless clean is False), then one run per defect (all the
+    mock has, or those named)."""
+    with tempfile.TemporaryDirectory(prefix="selfcheck-") as tmp:
+        folder = folder or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        listen, callback = f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/push"
+        verdicts = []
+        with served_mock(folder, callback) as url:
+            table = admin(url, "GET", "/defects")
+            chosen = [d for d in table if defects is None or d["name"] in defects]
+            scenarios = [("clean", None, False, [])] if clean else []
+            for d in chosen:
+                push = "push" in d["area"] or "push" in d["name"]
+                only = ["push"] if push else AREA_CATEGORIES.get(d["area"], [])
+                scenarios.append((d["name"], d["name"], push, only))
+            for name, defect, push, only in scenarios:
+                admin(url, "PUT", "/defects", json={"enabled": [defect] if defect else []})
+                userid = "PUSH01" if push else "SELF01"
+                mo = {"mobile": TEST_MOBILES[0], "content": "收到，谢谢"}
+                admin(url, "POST", f"/accounts/{userid}/mo", json=mo)
+                config = vendor_config(url, push, listen, callback, folder, only=only)
+                started = time.monotonic()
+                run = run_once(config)
+                if name == "clean":  # the push checks on the pushing account
+                    push_config = vendor_config(url, True, listen, callback, folder, only=["push"])
+                    push_run = run_once(push_config)
+                    run.results.update(push_run.results)
+                    run.checks = [*run.checks, *push_run.checks]
+                failed = sorted(
+                    check_id
+                    for check_id, result in run.results.items()
+                    if result.outcome.counts_as_failure
+                )
+                verdict = Verdict(name, only, failed, time.monotonic() - started, run)
+                verdicts.append(verdict)
+                if report:
+                    report(verdict)
+            admin(url, "PUT", "/defects", json={"enabled": []})
+        return verdicts

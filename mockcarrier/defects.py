@@ -1,0 +1,228 @@
+"""Defect modes: named, deliberate deviations from the document, the mistakes real
+carrier integrations make, so the conformance suite can prove it catches each one.
+
+The registry says which rule each breaks; the functions below are the only places the
+service and the pusher consult it (docs/faults.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from smsapi.codec import Format
+from smsapi.endpoints import SEND_ENDPOINTS
+from smsapi.msgid import mobile_msgid, segment_msgid, wrap_int64
+
+
+@dataclass(frozen=True)
+class Defect:
+    name: str
+    area: str  # codec, auth, limits, msgid, reports, push
+    rule: str  # the section of the document it breaks
+    description: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "area": self.area,
+            "rule": self.rule,
+            "description": self.description,
+        }
+
+
+_ALL = (
+    Defect(
+        "batch-msgid-off-by-one",
+        "msgid",
+        "§3.3 the mobile at position p has msgid + p - 1",
+        "batch_send / multi_send answer msgid + 1, so every derived id is off by one",
+    ),
+    Defect(
+        "wrong-segment-stride",
+        "msgid",
+        "§3.3 segment k has msgid + (k - 1) * 2^34",
+        "segments of a long message are reported with a 2^32 stride",
+    ),
+    Defect(
+        "xml-answered-in-json",
+        "codec",
+        "§2.1.8 XML requests are answered in XML",
+        "XML requests get JSON answers",
+    ),
+    Defect(
+        "msgid-as-string",
+        "codec",
+        "§2.1.6 / §2.5.6 msgid is a long (a JSON number)",
+        "msgid written as a JSON string in answers, reports and MOs",
+    ),
+    Defect(
+        "money-as-number",
+        "codec",
+        '§2.6.6 money is a string with six decimals ("0.000000")',
+        "get_balance writes money as a JSON number",
+    ),
+    Defect(
+        "failure-shape-broken",
+        "codec",
+        "§2.1.9 / §2.4.9 / §2.5.9 / §2.6.9 failure answers keep the success shape",
+        'failure answers carry only {"result": code}',
+    ),
+    Defect(
+        "auth-not-checked",
+        "auth",
+        "§3.1 pwd = md5(userid + 00000000 + password + timestamp)",
+        "any pwd and timestamp are accepted for a known userid",
+    ),
+    Defect(
+        "push-digest-upper-case",
+        "auth",
+        "§3.1 pwd is 32 lower-case characters",
+        "pushes carry the md5 digest in upper case",
+    ),
+    Defect(
+        "retsize-cap-ignored",
+        "limits",
+        "§2.4.5 / §2.5.5 retsize at most 200 MOs / 500 reports",
+        "get_mo / get_rpt hand out as many as retsize asks (all when absent)",
+    ),
+    Defect(
+        "batch-limit-ignored",
+        "limits",
+        "§2.2.1 at most 1000 mobiles per batch (-100014)",
+        "batch_send accepts any number of mobiles",
+    ),
+    Defect(
+        "custid-not-echoed",
+        "reports",
+        "§2.1.6 the answer's custid is the request's custid",
+        'send answers carry custid ""',
+    ),
+    Defect(
+        "report-custid-missing",
+        "reports",
+        "§2.5.6 / §2.8.3 a report carries the custid of its message",
+        'reports (pulled and pushed) carry custid ""',
+    ),
+    Defect(
+        "pknum-zero-for-short",
+        "reports",
+        "§2.8.1 a short message has pknum = pktotal = 1",
+        "short messages are reported with pknum 0 and pktotal 0",
+    ),
+    Defect(
+        "time-iso-format",
+        "reports",
+        "§2.5.6 stime / rtime are YYYY-MM-DD HH:MM:SS",
+        "stime / rtime written as 2016-08-04T17:38:59",
+    ),
+    Defect(
+        "reports-handed-twice",
+        "reports",
+        "§2.5 each report is handed out once",
+        "get_rpt hands every report out twice",
+    ),
+    Defect(
+        "seqid-not-increasing",
+        "push",
+        "§2.7.3 / §2.8.3 seqid grows by 1 with every request",
+        "every push of an account and kind carries the same seqid",
+    ),
+    Defect(
+        "push-over-limit",
+        "push",
+        "§2.8.1 at most 500 reports, §2.7.1 at most 100 MOs per push",
+        "pushes carry up to 1000 reports / 200 MOs",
+    ),
+    Defect(
+        "push-as-json",
+        "push",
+        "§2.7.2 / §2.7.5 a push is a form-urlencoded POST",
+        "pushes are sent as a JSON object (application/json)",
+    ),
+    Defect(
+        "push-no-retry",
+        "push",
+        "§2.7.4 / §2.8.4 result ≠ 0 (or no answer) means not received",
+        "every push counts as acknowledged: failed pushes are lost",
+    ),
+)
+DEFECTS: dict[str, Defect] = {d.name: d for d in _ALL}
+OVER_LIMIT = {"rpt": 1000, "mo": 200}  # push-over-limit batch sizes
+SEGMENT_STRIDE_DEFECT = 2**32  # wrong-segment-stride
+
+
+def unknown(names: Collection[str]) -> list[str]:
+    """The names that are no defect mode."""
+    return sorted(set(names) - set(DEFECTS))
+
+
+# ---------------------------------------------------------------- the service's hooks
+
+
+def answer_format(active: Collection[str], fmt: Format) -> Format:
+    """§2.1.8 JSON for JSON and form requests, XML for XML (unless a defect)."""
+    if fmt is Format.XML and "xml-answered-in-json" not in active:
+        return Format.XML
+    return Format.JSON
+
+
+def segment_id(active: Collection[str], base: int, position: int, pknum: int) -> int:
+    """The report id of one segment (§3.3), or its defective stride."""
+    if "wrong-segment-stride" in active and pknum > 1:
+        return wrap_int64(mobile_msgid(base, position) + (pknum - 1) * SEGMENT_STRIDE_DEFECT)
+    return segment_msgid(base, position, pknum)
+
+
+def pull_limit(active: Collection[str], retsize: int | None, capped: int) -> int:
+    """How many items a get_mo / get_rpt hands out."""
+    if "retsize-cap-ignored" in active:
+        return retsize if retsize and retsize > 0 else 1_000_000
+    return capped
+
+
+def distort_answer(active: Collection[str], endpoint: str, answer: dict[str, Any]) -> dict:
+    """The answer as the active defects write it (a new dict; the input is kept)."""
+    if not active:
+        return answer
+    out = dict(answer)
+    ok = out.get("result") == 0
+    if not ok and "failure-shape-broken" in active:
+        return {"result": out.get("result")}
+    if ok and endpoint in SEND_ENDPOINTS:
+        if endpoint != "single_send" and "batch-msgid-off-by-one" in active:
+            out["msgid"] = wrap_int64(int(out["msgid"]) + 1)
+        if "custid-not-echoed" in active:
+            out["custid"] = ""
+    if "msgid-as-string" in active and "msgid" in out:
+        out["msgid"] = str(out["msgid"])
+    if endpoint == "get_balance" and "money-as-number" in active:
+        out["money"] = float(out["money"])
+    for name in ("rpts", "mos"):
+        if isinstance(out.get(name), list):
+            out[name] = distort_items(active, name, out[name])
+    return out
+
+
+def distort_items(active: Collection[str], list_field: str, items: list[dict]) -> list[dict]:
+    """Reports (rpts) or MOs (mos), pulled or pushed, as the active defects write them."""
+    if not active:
+        return items
+    out = []
+    for item in items:
+        item = dict(item)
+        if list_field == "rpts":
+            if "report-custid-missing" in active:
+                item["custid"] = ""
+            if "pknum-zero-for-short" in active and item.get("pktotal") == 1:
+                item["pknum"] = item["pktotal"] = 0
+            if "time-iso-format" in active:
+                for key in ("stime", "rtime"):
+                    item[key] = str(item.get(key, "")).replace(" ", "T", 1)
+        elif "time-iso-format" in active:
+            item["rtime"] = str(item.get("rtime", "")).replace(" ", "T", 1)
+        if "msgid-as-string" in active and "msgid" in item:
+            item["msgid"] = str(item["msgid"])
+        out.append(item)
+    return out

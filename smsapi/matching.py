@@ -1,0 +1,48 @@
+"""§3.3 how a status report finds the segment it reports, and what it says (§2.5.6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .msgid import SEGMENT_STRIDE, wrap_int64
+
+
+def report_pknum(report: dict[str, Any]) -> int:
+    """§2.5.1 pknum of a report; a short message has pknum = pktotal = 1.
+    A missing or zero pknum is read as 1 (lenient: some carriers send 0 for short)."""
+    return max(_int(report.get("pknum"), 1), 1)
+
+
+def report_pktotal(report: dict[str, Any]) -> int:
+    """§2.5.1 pktotal of a report, read like report_pknum."""
+    return max(_int(report.get("pktotal"), 1), 1)
+
+
+def report_msgid(report: dict[str, Any]) -> int | None:
+    """§2.5.6 the report's msgid (a long; a numeric string is read too), None if unreadable."""
+    value = _int(report.get("msgid"), None)
+    return None if value is None else wrap_int64(value)
+
+
+def owner_msgid(segment_id: int, pknum: int = 1) -> int:
+    """§3.3 inverse of msgid + (pknum - 1) * 2^34: the per-mobile msgid a segment belongs to."""
+    return wrap_int64(segment_id - (max(pknum, 1) - 1) * SEGMENT_STRIDE)
+
+
+def custid_key(custid: str, mobile: str, pknum: int = 1, pktotal: int = 1) -> tuple:
+    """§3.3 custid matching: short message custid + mobile; long message custid + mobile + pknum."""
+    if pktotal <= 1:
+        return (custid, mobile)
+    return (custid, mobile, pknum)
+
+
+def report_delivered(report: dict[str, Any]) -> bool:
+    """§2.5.6 status 0: received by the handset; anything else is a failure."""
+    return _int(report.get("status"), -1) == 0
+
+
+def _int(value: Any, default: Any) -> Any:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default

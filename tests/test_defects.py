@@ -1,0 +1,268 @@
+"""Defect modes (mockcarrier.defects): each is listed with the rule it breaks, and each,
+turned on, makes the served mock break exactly that rule."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from mockcarrier.defects import DEFECTS
+from smsapi import Client
+from smsapi.msgid import SEGMENT_STRIDE
+from tests.conftest import Served, start_server, wait_for_reports
+from tests.receiver import Receiver, disable_push, enable_push
+
+LONG_TEXT = "长" * 100  # two segments with the signature
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    mock = start_server(tmp_path_factory.mktemp("defects"))
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean(served: Served) -> Iterator[None]:
+    served.admin("POST", "/accounts/J10003/reset")
+    yield
+    assert served.admin("PUT", "/defects", json={"enabled": []}).ok
+
+
+def turn_on(served: Served, name: str) -> None:
+    response = served.admin("POST", f"/defects/{name}")
+    assert response.ok, response.text
+    assert {d["name"] for d in response.json() if d["enabled"]} == {name}
+
+
+def client(served: Served, *args, **kw) -> Client:
+    """Answers are off the document on purpose: no schema check on this session."""
+    return served.client(*args, session=requests.Session(), **kw)
+
+
+def raw_json(c: Client) -> dict:
+    assert c.last_exchange is not None
+    return json.loads(c.last_exchange.answer_body)
+
+
+@pytest.fixture
+def receiver(served: Served) -> Iterator[Receiver]:
+    rx = Receiver().start()
+    enable_push(served, rx)
+    yield rx
+    disable_push(served)
+    rx.stop()
+
+
+# ---------------------------------------------------------------- the list
+
+
+def test_at_least_twelve_defects_are_listed_with_the_rule_each_breaks(served):
+    listed = served.admin("GET", "/defects").json()
+    assert len(listed) >= 12 and {d["name"] for d in listed} == set(DEFECTS)
+    assert all(d["rule"].startswith("§") and d["description"] for d in listed)
+    areas = {d["area"] for d in listed}
+    assert {"codec", "auth", "limits", "msgid", "reports", "push"} <= areas
+    cli = subprocess.run(
+        [sys.executable, "-m", "mockcarrier", "defects", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [d["name"] for d in json.loads(cli.stdout)] == list(DEFECTS)
+
+
+def test_unknown_defect_names_are_refused(served):
+    assert served.admin("POST", "/defects/no-such-thing").status_code == 404
+    assert served.admin("PUT", "/defects", json={"enabled": ["no-such"]}).status_code == 400
+
+
+def test_defects_named_at_start_are_on(tmp_path):
+    mock = start_server(tmp_path, "--defect", "money-as-number", "--defect", "push-as-json")
+    try:
+        on = {d["name"] for d in mock.admin("GET", "/defects").json() if d["enabled"]}
+        assert on == {"money-as-number", "push-as-json"}
+    finally:
+        mock.stop()
+
+
+# ---------------------------------------------------------------- msgid
+
+
+def test_batch_msgid_off_by_one(served):
+    turn_on(served, "batch-msgid-off-by-one")
+    c = client(served)
+    sent = c.batch_send(["13800138000", "13100000000"], "x")
+    reports = wait_for_reports(c, 2)
+    assert {r["msgid"] for r in reports} == {sent.msgid - 1, sent.msgid}  # not msgid + p - 1
+    single = c.single_send("13800138000", "x")
+    assert wait_for_reports(c, 1)[0]["msgid"] == single.msgid  # single_send unaffected
+
+
+def test_wrong_segment_stride(served):
+    turn_on(served, "wrong-segment-stride")
+    c = client(served)
+    sent = c.single_send("13800138000", LONG_TEXT)
+    by_pknum = {r["pknum"]: r["msgid"] for r in wait_for_reports(c, 2)}
+    assert by_pknum[2] == sent.msgid + 2**32 != sent.msgid + SEGMENT_STRIDE
+
+
+# ---------------------------------------------------------------- codecs
+
+
+def test_xml_answered_in_json(served):
+    turn_on(served, "xml-answered-in-json")
+    c = client(served, fmt="xml")
+    c.get_balance()
+    assert c.last_exchange.answer_headers["Content-Type"].startswith("application/json")
+
+
+def test_msgid_as_string(served):
+    turn_on(served, "msgid-as-string")
+    c = client(served)
+    c.single_send("13800138000", "x")
+    assert isinstance(raw_json(c)["msgid"], str)
+    wait_for_reports(c, 1)
+    assert isinstance(raw_json(c)["rpts"][0]["msgid"], str)
+
+
+def test_money_as_number(served):
+    turn_on(served, "money-as-number")
+    c = client(served, "MONEY1", "money-pass")
+    c.get_balance()
+    assert isinstance(raw_json(c)["money"], float)
+
+
+def test_failure_shape_broken(served):
+    turn_on(served, "failure-shape-broken")
+    c = client(served, password="wrong")
+    c.single_send("13800138000", "x")
+    assert raw_json(c) == {"result": -100001}
+
+
+# ---------------------------------------------------------------- auth
+
+
+def test_auth_not_checked(served):
+    turn_on(served, "auth-not-checked")
+    assert client(served, password="not-the-password").get_balance().result == 0
+    garbage = {"pwd": "0" * 32, "timestamp": "9999999999"}
+    assert client(served).call("get_balance", garbage)[0]["result"] == 0
+    assert client(served, "NOBODY", "x").get_balance().result == -100001  # unknown userid
+
+
+def test_push_digest_upper_case(served, receiver):
+    turn_on(served, "push-digest-upper-case")
+    client(served).single_send("13800138000", "x")
+    receiver.wait_for_items(1)
+    assert "upper case" in receiver.pushes[0].auth_problem
+
+
+# ---------------------------------------------------------------- limits
+
+
+def test_retsize_cap_ignored(served):
+    turn_on(served, "retsize-cap-ignored")
+    c = client(served)
+    c.batch_send([f"1391{n:07d}" for n in range(600)], "x")
+    got = []
+    for _ in range(100):  # reports due at once (instant profile)
+        got = c.get_rpt(600).items
+        if got:
+            break
+    assert len(got) == 600  # not capped at 500
+
+
+def test_batch_limit_ignored(served):
+    turn_on(served, "batch-limit-ignored")
+    sent = client(served).batch_send([f"1392{n:07d}" for n in range(1001)], "x")
+    assert sent.result == 0  # not -100014
+
+
+# ---------------------------------------------------------------- reports
+
+
+def test_custid_not_echoed(served):
+    turn_on(served, "custid-not-echoed")
+    assert client(served).single_send("13800138000", "x", custid="order-1").custid == ""
+
+
+def test_report_custid_missing(served):
+    turn_on(served, "report-custid-missing")
+    c = client(served)
+    c.single_send("13800138000", "x", custid="order-1")
+    assert wait_for_reports(c, 1)[0]["custid"] == ""
+
+
+def test_pknum_zero_for_short(served):
+    turn_on(served, "pknum-zero-for-short")
+    c = client(served)
+    c.single_send("13800138000", "short")
+    (report,) = wait_for_reports(c, 1)
+    assert (report["pknum"], report["pktotal"]) == (0, 0)
+
+
+def test_time_iso_format(served):
+    turn_on(served, "time-iso-format")
+    c = client(served)
+    c.single_send("13800138000", "x")
+    (report,) = wait_for_reports(c, 1)
+    assert "T" in report["stime"] and "T" in report["rtime"]
+
+
+def test_reports_handed_twice(served):
+    turn_on(served, "reports-handed-twice")
+    c = client(served)
+    sent = c.single_send("13800138000", "x")
+    first = wait_for_reports(c, 1)
+    second = c.get_rpt().items
+    assert [r["msgid"] for r in first] == [r["msgid"] for r in second] == [sent.msgid]
+    assert c.get_rpt().items == []  # twice, not forever
+
+
+# ---------------------------------------------------------------- push
+
+
+def test_seqid_not_increasing(served, receiver):
+    turn_on(served, "seqid-not-increasing")
+    served.admin("PATCH", "/accounts/J10003", json={"push_rpt_batch": 1})
+    try:
+        client(served).batch_send(["13800138000", "13100000000", "18900000000"], "x")
+        receiver.wait_for_items(3)
+        assert len({p.request.seqid for p in receiver.received()}) == 1
+    finally:
+        served.admin("PATCH", "/accounts/J10003", json={"push_rpt_batch": 500})
+
+
+def test_push_over_limit(served, receiver):
+    turn_on(served, "push-over-limit")
+    client(served).batch_send([f"1393{n:07d}" for n in range(600)], "x")
+    receiver.wait_for_items(600)
+    biggest = max(receiver.received(), key=lambda p: len(p.request.items))
+    assert len(biggest.request.items) > 500
+    assert any("over the 500" in p for p in biggest.request.problems)
+
+
+def test_push_as_json(served, receiver):
+    turn_on(served, "push-as-json")
+    client(served).single_send("13800138000", "x")
+    receiver.wait_for_items(1)
+    assert receiver.pushes[0].content_type == "application/json"
+    assert receiver.pushes[0].request.fmt == "json"
+
+
+def test_push_no_retry(served, receiver):
+    turn_on(served, "push-no-retry")
+    receiver.mode = "error"
+    client(served).single_send("13800138000", "lost")
+    receiver.wait_until(lambda: len(served.admin("GET", "/accounts/J10003/pushes").json()) == 1)
+    (attempt,) = served.admin("GET", "/accounts/J10003/pushes").json()
+    assert attempt["ok"] is False and attempt["retry_in"] is None
+    state = served.admin("GET", "/accounts/J10003/push").json()["rpt"]
+    assert state["pending"] == 0  # given up as if acknowledged: the report is lost
+    assert len(receiver.pushes) == 1

@@ -1,0 +1,241 @@
+"""mockcarrier.pusher: the outbox, seqid, backoff and the lease, over a real store and a
+real receiver (the app is driven through Flask's test client; pushes go over HTTP)."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockcarrier.app import create_app
+from mockcarrier.config import AccountConfig, Settings
+from mockcarrier.pusher import LEASE, Pusher, backoff_delay, holder_dead
+from mockcarrier.service import Carrier
+from smsapi.content import decode_mo_content, encode_mt_content
+from tests.receiver import Receiver, wait_until
+
+# Fixed fates, so due order differs from position order: position 1 is due last.
+MAGIC = {
+    "13900000011": {"latency": 0.6},
+    "13900000012": {"latency": 0.4},
+    "13900000013": {"latency": 0.2},
+    "13900000014": {"latency": 0.0},
+}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rx = Receiver().start()
+    yield rx
+    rx.stop()
+
+
+class Mock:
+    """An app over a store file, its carrier and the pushers started on it."""
+
+    def __init__(self, db: Path, account: AccountConfig) -> None:
+        settings = Settings(db=str(db), seed=7, magic=MAGIC, accounts=[account])
+        self.app = create_app(settings)
+        self.carrier: Carrier = self.app.extensions["mockcarrier"]
+        self.http = self.app.test_client()
+        self.pushers: list[Pusher] = []
+
+    def start_pusher(self) -> Pusher:
+        pusher = Pusher(self.carrier, poll=0.02).start()
+        self.pushers.append(pusher)
+        return pusher
+
+    def send(self, mobiles: list[str], text: str = "push me") -> int:
+        answer = self.http.post(
+            "/sms/v2/std/batch_send",
+            json={
+                "userid": "J10003",
+                "pwd": "111111",
+                "mobile": ",".join(mobiles),
+                "content": encode_mt_content(text),
+            },
+        ).get_json()
+        assert answer["result"] == 0
+        return answer["msgid"]
+
+    def stop(self) -> None:
+        for pusher in self.pushers:
+            pusher.stop()
+
+
+@pytest.fixture
+def mocks(tmp_path: Path) -> Iterator[list[Mock]]:
+    made: list[Mock] = []
+    yield made
+    for mock in made:
+        mock.stop()
+
+
+def account(receiver: Receiver, **changes) -> AccountConfig:
+    return AccountConfig(
+        auth_modes=["md5", "plain"],
+        delivery_profile="instant",
+        push_enabled=True,
+        push_rpt_url=f"{receiver.url}/rpt",
+        push_mo_url=f"{receiver.url}/mo",
+        push_backoff_initial=0.05,
+        push_backoff_max=0.2,
+        **changes,
+    )
+
+
+def new_mock(mocks: list[Mock], tmp_path: Path, receiver: Receiver, **changes) -> Mock:
+    mock = Mock(tmp_path / "mock.db", account(receiver, **changes))
+    mocks.append(mock)
+    return mock
+
+
+def outbox_empty(mock: Mock) -> None:
+    """Wait for the commit that follows the last acknowledgement (the receiver has the
+    items a moment before the store marks them pushed)."""
+    wait_until(lambda: mock.carrier.store.pending_count("J10003", "rpt") == 0)
+
+
+def seqids(receiver: Receiver, kind: str = "rpt") -> list[int]:
+    return [p.request.seqid for p in receiver.received(kind, acked_only=False)]
+
+
+# ---------------------------------------------------------------- pure rules
+
+
+def test_backoff_doubles_from_the_initial_delay_with_jitter_and_is_capped():
+    rng = random.Random(1)
+    for failures, base in ((1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0)):
+        delay = backoff_delay(failures, 1.0, 30.0, rng)
+        assert 0.8 * base <= delay <= 1.2 * base
+    assert backoff_delay(40, 1.0, 30.0, rng) == 30.0
+    assert backoff_delay(10_000, 1.0, 30.0, rng) == 30.0  # no overflow
+
+
+def test_a_lease_holder_is_dead_only_when_its_process_on_this_host_is_gone():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    assert holder_dead(f"{host}:{gone.pid}:abcd")
+    assert not holder_dead(f"{host}:{os.getppid()}:abcd")  # alive
+    assert not holder_dead(f"another-host:{gone.pid}:abcd")  # cannot tell: wait for expiry
+    assert holder_dead(f"{host}:{os.getpid()}:not-a-live-pusher")  # our pid, earlier run
+
+
+# ---------------------------------------------------------------- the outbox
+
+
+def test_reports_go_in_due_order_one_request_each_with_seqid_growing_by_one(
+    tmp_path, receiver, mocks
+):
+    mock = new_mock(mocks, tmp_path, receiver, push_rpt_batch=1)
+    mock.start_pusher()
+    base = mock.send(list(MAGIC))
+    items = receiver.wait_for_items(4)
+    assert [i["msgid"] for i in items] == [base + 3, base + 2, base + 1, base]  # due order
+    assert seqids(receiver) == [1, 2, 3, 4]
+    assert all(p.auth_problem == "" for p in receiver.pushes)
+    outbox_empty(mock)
+    assert len(mock.carrier.store.reports("J10003", "pushed")) == 4
+
+
+def test_batches_hold_at_most_the_accounts_batch_size(tmp_path, receiver, mocks):
+    mock = new_mock(mocks, tmp_path, receiver, push_rpt_batch=2)
+    mobiles = [f"1380013{n:04d}" for n in range(5)]
+    mock.send(mobiles)  # all due at once, before the pusher starts
+    mock.start_pusher()
+    receiver.wait_for_items(5)
+    assert [len(p.request.items) for p in receiver.received()] == [2, 2, 1]
+
+
+def test_a_refused_push_is_retried_with_a_new_seqid_until_acknowledged(tmp_path, receiver, mocks):
+    mock = new_mock(mocks, tmp_path, receiver)
+    receiver.mode = "error"  # {"result": -100999}: not received
+    mock.start_pusher()
+    base = mock.send(["13800138000"])
+    wait_until(lambda: mock.carrier.store.push_lane("J10003", "rpt")["failures"] >= 3)
+    assert "result" in mock.carrier.store.push_lane("J10003", "rpt")["last_error"]
+    assert len(receiver.pushes) >= 3
+    assert mock.carrier.store.pending_count("J10003", "rpt") == 1  # still in the outbox
+    receiver.mode = "ok"
+    receiver.wait_for_items(1)
+    outbox_empty(mock)
+    got = seqids(receiver)
+    assert got == list(range(1, len(got) + 1))  # every request, retries too, +1
+    attempts = mock.carrier.store.push_attempts("J10003", "rpt")
+    assert attempts[0]["ok"] == 1 and attempts[0]["first_msgid"] == base
+    failed = [a for a in attempts if not a["ok"]]
+    assert all(0 < a["retry_in"] <= 0.2 for a in failed)  # push_backoff_max
+    assert mock.carrier.store.push_lane("J10003", "rpt")["failures"] == 0
+
+
+def test_a_wrong_seqid_or_http_error_answer_does_not_count(tmp_path, receiver, mocks):
+    mock = new_mock(mocks, tmp_path, receiver)
+    mock.start_pusher()
+    for mode in ("wrong-seqid", "http500"):
+        receiver.mode = mode
+        before = len(receiver.pushes)
+        mock.send(["13800138000"])
+        receiver.wait_until(lambda b=before: len(receiver.pushes) >= b + 2)  # retried
+        assert mock.carrier.store.pending_count("J10003", "rpt") == 1
+        receiver.mode = "ok"
+        receiver.wait_until(lambda: mock.carrier.store.pending_count("J10003", "rpt") == 0)
+
+
+def test_the_outbox_and_seqid_survive_a_new_process_on_the_same_file(tmp_path, receiver, mocks):
+    first = new_mock(mocks, tmp_path, receiver)
+    first.start_pusher()
+    receiver.mode = "error"
+    first.send(["13800138000", "13100000000"])
+    receiver.wait_until(lambda: len(receiver.pushes) >= 2)
+    first.stop()
+    last_seqid = max(seqids(receiver))
+    receiver.mode = "ok"
+    second = new_mock(mocks, tmp_path, receiver)  # a new store connection, a new pusher
+    second.start_pusher()
+    receiver.wait_for_items(2)
+    assert min(p.request.seqid for p in receiver.received()) > last_seqid
+
+
+def test_only_the_lease_holder_pushes_and_another_takes_over_when_it_stops(
+    tmp_path, receiver, mocks
+):
+    one = new_mock(mocks, tmp_path, receiver)
+    two = new_mock(mocks, tmp_path, receiver)
+    p1 = one.start_pusher()
+    receiver.wait_until(lambda: (one.carrier.store.lease(LEASE) or {}).get("holder") == p1.holder)
+    p2 = two.start_pusher()
+    one.send([f"1390013{n:04d}" for n in range(20)])
+    items = receiver.wait_for_items(20)
+    assert len(items) == 20  # each once: the other process did not push
+    p1.stop()  # releases the lease
+    receiver.wait_until(lambda: (two.carrier.store.lease(LEASE) or {}).get("holder") == p2.holder)
+    two.send(["13800138000"])
+    assert len(receiver.wait_for_items(21)) == 21
+
+
+def test_mos_are_pushed_in_the_accounts_charset(tmp_path, receiver, mocks):
+    mock = new_mock(mocks, tmp_path, receiver, mo_charset="gbk")
+    mock.start_pusher()
+    mock.carrier.inject_mo("J10003", "13800138000", "测试短信")
+    (mo,) = receiver.wait_for_items(1, "mo")
+    assert mo["content"] == "%b2%e2%ca%d4%b6%cc%d0%c5"  # as §2.7.5 shows
+    assert decode_mo_content(mo["content"], "gbk").text == "测试短信"
+    assert seqids(receiver, "mo") == [1]  # MOs count their own seqid
+    # schemas/push_mo_request.json is strict (UTF-8, C11): GBK is the only deviation
+    assert [p.split(":")[0] for p in receiver.pushes[0].schema_problems] == ["mos/0/content"]
+
+
+def test_mos_are_pushed_in_utf8_by_default_in_the_documents_shape(tmp_path, receiver, mocks):
+    mock = new_mock(mocks, tmp_path, receiver)
+    mock.start_pusher()
+    mock.carrier.inject_mo("J10003", "13800138000", "验证码：6666")
+    (mo,) = receiver.wait_for_items(1, "mo")
+    assert decode_mo_content(mo["content"]).text == "验证码：6666"
+    assert receiver.pushes[0].schema_problems == []

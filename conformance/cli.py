@@ -15,11 +15,8 @@ import click
 from . import SUITE_VERSION
 from .catalogue import CATEGORIES, Check, select
 from .config import ConfigError, VendorConfig, load_config, read_mobiles_file
-from .events import EventBus
 from .outcomes import Unreachable
-from .output.html import HtmlReport
-from .output.jsonreport import JsonReport
-from .output.junit import JUnitReport
+from .output import report_bus
 from .output.terminal import TerminalReporter
 from .runner import Runner
 
@@ -117,13 +114,7 @@ def run(config_path: str | None, dry_run: bool, verbose: bool, **options: Any) -
     if dry_run:
         print_plan(config, checks)
         return
-    bus = EventBus([TerminalReporter(verbose=verbose)])
-    if config.report_dir:
-        bus.subscribe(JsonReport(config.report_dir))
-        bus.subscribe(HtmlReport(config.report_dir))
-        bus.subscribe(JUnitReport(Path(config.report_dir) / "junit.xml"))
-    if config.junit_xml:
-        bus.subscribe(JUnitReport(config.junit_xml))
+    bus = report_bus(config, TerminalReporter(verbose=verbose))
     try:
         finished = Runner(config, bus).run(checks)
     except Unreachable as exc:

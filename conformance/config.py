@@ -122,14 +122,20 @@ class VendorConfig:
 
     def settings_dict(self) -> dict[str, Any]:
         """The settings a report records (no secrets)."""
-        data = dataclasses.asdict(self)
-        for secret in ("password", "apikey"):
-            data[secret] = "***" if data[secret] else ""
+        data = without_secrets(self, ("password", "apikey"))
         data["accounts"] = [{"role": a.role, "userid": a.userid} for a in self.accounts]
         data["test_mobiles"] = {
             op.value: len(numbers) for op, numbers in self.mobiles_by_operator().items()
         }
         return data
+
+
+def without_secrets(settings: Any, secrets: tuple[str, ...] = ("password",)) -> dict[str, Any]:
+    """A settings dataclass as a report records it: its secrets masked ("***" when set)."""
+    data = dataclasses.asdict(settings)
+    for secret in secrets:
+        data[secret] = "***" if data[secret] else ""
+    return data
 
 
 # vendor.toml sections → VendorConfig fields

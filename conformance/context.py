@@ -50,6 +50,63 @@ class MO:
     exchange: Exchange | None = None
 
 
+@dataclass
+class _Meter:
+    """The segments of a send's items, and what the send spent of them."""
+
+    pktotals: list[int]
+    spent: int = 0
+
+
+class CheckContext:
+    """What every run's context shares: the config, the seed, the running check and the
+    verdict helpers (the carrier run's RunContext and the customer side's contexts)."""
+
+    def __init__(self, config: VendorConfig, seed: int | None = None) -> None:
+        self.config = config
+        self.seed = seed if seed is not None else (config.seed or secrets.randbelow(2**31))
+        self.current = CheckState("-")
+
+    @contextmanager
+    def running(self, check_id: str) -> Iterator[CheckState]:
+        self.current = CheckState(check_id)
+        try:
+            yield self.current
+        finally:
+            self.current = CheckState("-")
+
+    @property
+    def strict(self) -> bool:
+        return self.config.profile == "strict"
+
+    def deviation(
+        self,
+        rows: tuple[str, ...] | str,
+        expected: str,
+        got: str,
+        exchanges: list[Exchange] | Exchange | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """A deviation the strict profile fails and the lenient one warns about."""
+        rows = (rows,) if isinstance(rows, str) else rows
+        if self.strict:
+            raise CheckFailed(
+                expected, got, exchanges, details={"interpretations": list(rows), **(details or {})}
+            )
+        self.warn(f"expected {expected}; got {got}", rows)
+        if details:
+            self.current.details.update(details)
+
+    def warn(self, message: str, rows: tuple[str, ...] = ()) -> None:
+        self.current.warnings.append(Warning_(message, rows))
+
+    def detail(self, key: str, value: Any) -> None:
+        self.current.details[key] = value
+
+    def evidence(self) -> list[Evidence]:
+        return [Evidence.of(e) for e in self.current.exchanges[-EVIDENCE_KEPT:]]
+
+
 class RecordingClient(Client):
     """smsapi.Client keeping every exchange as evidence of the running check."""
 
@@ -63,17 +120,15 @@ class RecordingClient(Client):
         return exchange
 
 
-class RunContext:
+class RunContext(CheckContext):
     def __init__(self, config: VendorConfig, seed: int | None = None) -> None:
-        self.config = config
-        self.seed = seed if seed is not None else (config.seed or secrets.randbelow(2**31))
+        super().__init__(config, seed)
         self.tag = secrets.token_hex(3)  # custids of this run: cf<tag><n>
         self.session = requests.Session()
         self.budget = Budget(config.budget)
         self.ledger = Ledger()
         self.mos: list[MO] = []
         self.exchanges: list[tuple[str, str, Exchange]] = []  # (check id, endpoint, exchange)
-        self.current = CheckState("-")
         self.auth_failures_left = config.auth_failures_allowed
         self.receiver: Receiver | None = None
         self.settled = False
@@ -103,19 +158,7 @@ class RunContext:
             self.receiver.stop()
         self.session.close()
 
-    @contextmanager
-    def running(self, check_id: str) -> Iterator[CheckState]:
-        self.current = CheckState(check_id)
-        try:
-            yield self.current
-        finally:
-            self.current = CheckState("-")
-
     # ------------------------------------------------------------ clients
-
-    @property
-    def strict(self) -> bool:
-        return self.config.profile == "strict"
 
     def client(
         self,
@@ -201,43 +244,20 @@ class RunContext:
     ) -> SendResult:
         """Send through smsapi: guarded (test mobiles only), within the budget, and
         recorded in the ledger when accepted."""
-        guard_mobiles([i.mobile for i in items], self.config.test_mobiles)
-        pktotals = [self.segments(i.text) for i in items]
-        valid = [classify(i.mobile).valid for i in items]
-        worst = sum(pktotals)
-        reserved = self.budget.reserve(worst, self.current.check_id)
-        spent = 0
-        try:
+        with self._metered(items) as meter:
+            valid = [classify(i.mobile).valid for i in items]
             fields = _send_fields(endpoint, items, extra or {})
             answer, exchange = self.client(fmt or Format.JSON).call(endpoint, fields)
             sent = _send_result(answer, exchange)
-            if sent.result == 0:
-                spent = sum(p for p, ok in zip(pktotals, valid, strict=True) if ok)
-                self.ledger.record(
-                    self.current.check_id,
-                    endpoint,
-                    sent.msgid,
-                    sent.custid,
-                    items,
-                    pktotals,
-                    valid,
-                    exchange,
-                )
+            self._file_sent(meter, endpoint, sent, items, valid)
             return sent
-        finally:
-            self.budget.settle(reserved, spent)
-            self.current.spent += spent
 
     def send_raw(
         self, endpoint: str, body: bytes, content_type: str, items: list[Item]
     ) -> tuple[dict[str, Any] | None, Exchange]:
         """Send a body written by hand (the document's examples) to the items' mobiles,
         under the same guard, budget and ledger as send()."""
-        guard_mobiles([i.mobile for i in items], self.config.test_mobiles)
-        pktotals = [self.segments(i.text) for i in items]
-        reserved = self.budget.reserve(sum(pktotals), self.current.check_id)
-        spent = 0
-        try:
+        with self._metered(items) as meter:
             exchange = self.raw(endpoint, body, content_type)
             try:
                 answer = parse_answer(
@@ -246,23 +266,39 @@ class RunContext:
             except CodecError:
                 return None, exchange
             sent = _send_result(answer, exchange)
-            if sent.result == 0:
-                spent = sum(pktotals)
-                valid = [True] * len(items)
-                self.ledger.record(
-                    self.current.check_id,
-                    endpoint,
-                    sent.msgid,
-                    sent.custid,
-                    items,
-                    pktotals,
-                    valid,
-                    exchange,
-                )
+            self._file_sent(meter, endpoint, sent, items, [True] * len(items))
             return answer, exchange
+
+    @contextmanager
+    def _metered(self, items: list[Item]) -> Iterator[_Meter]:
+        """A send to test mobiles only, its worst case reserved from the budget and what
+        it spent billed when it ends."""
+        guard_mobiles([i.mobile for i in items], self.config.test_mobiles)
+        meter = _Meter([self.segments(i.text) for i in items])
+        reserved = self.budget.reserve(sum(meter.pktotals), self.current.check_id)
+        try:
+            yield meter
         finally:
-            self.budget.settle(reserved, spent)
-            self.current.spent += spent
+            self.budget.settle(reserved, meter.spent)
+            self.current.spent += meter.spent
+
+    def _file_sent(
+        self, meter: _Meter, endpoint: str, sent: SendResult, items: list[Item], valid: list[bool]
+    ) -> None:
+        """An accepted send is billed for its valid mobiles and recorded in the ledger."""
+        if sent.result != 0:
+            return
+        meter.spent = sum(p for p, ok in zip(meter.pktotals, valid, strict=True) if ok)
+        self.ledger.record(
+            self.current.check_id,
+            endpoint,
+            sent.msgid,
+            sent.custid,
+            items,
+            meter.pktotals,
+            valid,
+            sent.exchange,
+        )
 
     def send_single(self, mobile: str, text: str, fmt: Any = None, **options: str) -> SendResult:
         return self.send("single_send", [Item(mobile, text, **options)], fmt)
@@ -274,6 +310,10 @@ class RunContext:
 
     def send_multi(self, items: list[Item], fmt: Any = None) -> SendResult:
         return self.send("multi_send", items, fmt)
+
+    def sent_messages(self) -> list[SentMessage]:
+        """The messages the running check sent (from the ledger)."""
+        return self.ledger.of_check(self.current.check_id)
 
     def expect_accepted(self, sent: SendResult, what: str) -> None:
         if sent.result != 0:
@@ -348,25 +388,6 @@ class RunContext:
 
     # ------------------------------------------------------------ verdicts
 
-    def deviation(
-        self,
-        rows: tuple[str, ...] | str,
-        expected: str,
-        got: str,
-        exchange: Exchange | None = None,
-    ) -> None:
-        """A deviation the strict profile fails and the lenient one warns about."""
-        rows = (rows,) if isinstance(rows, str) else rows
-        if self.strict:
-            raise CheckFailed(expected, got, exchange, details={"interpretations": list(rows)})
-        self.warn(f"expected {expected}; got {got}", rows)
-
-    def warn(self, message: str, rows: tuple[str, ...] = ()) -> None:
-        self.current.warnings.append(Warning_(message, rows))
-
-    def detail(self, key: str, value: Any) -> None:
-        self.current.details[key] = value
-
     def require_mode(self, mode: str) -> None:
         if mode not in self.config.auth_modes:
             raise NotApplicable(f"the vendor did not enable {mode} auth (A5)")
@@ -379,9 +400,6 @@ class RunContext:
                 f"(A7; raise [auth] failures_allowed)"
             )
         self.auth_failures_left -= 1
-
-    def evidence(self) -> list[Evidence]:
-        return [Evidence.of(e) for e in self.current.exchanges[-EVIDENCE_KEPT:]]
 
 
 def _send_fields(endpoint: str, items: list[Item], extra: dict[str, Any]) -> dict[str, Any]:

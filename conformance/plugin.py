@@ -122,17 +122,9 @@ def conformance_run(request: pytest.FixtureRequest) -> Iterator[PytestRun]:
     vendor = build_config(config)
     bus = EventBus()
     if vendor.report_dir:
-        from pathlib import Path
+        from .output import report_files
 
-        from .output.html import HtmlReport
-        from .output.jsonreport import JsonReport
-        from .output.junit import JUnitReport
-
-        for handler in (
-            JsonReport(vendor.report_dir),
-            HtmlReport(vendor.report_dir),
-            JUnitReport(Path(vendor.report_dir) / "junit.xml"),
-        ):
+        for handler in report_files(vendor.report_dir):
             bus.subscribe(handler)
     runner = Runner(vendor, bus)
     try:

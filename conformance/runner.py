@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -158,24 +159,32 @@ class Runner:
     def run(self, checks: list[Check] | None = None) -> RunFinished:
         checks = checks if checks is not None else select(self.config.only)
         ctx = self.start()
-        started = datetime.now(timezone.utc)
-        self.bus.emit(RunStarted(self.config, checks, started, ctx.seed))
-        results: dict[str, CheckResult] = {}
-        try:
-            for index, check in enumerate(checks, start=1):
-                self.bus.emit(CheckStarted(check, index, len(checks)))
-                results[check.id] = execute(check, ctx)
-                self.bus.emit(CheckFinished(check, results[check.id], index, len(checks)))
-            finished = RunFinished(
-                self.config,
-                checks,
-                results,
-                started,
-                datetime.now(timezone.utc),
-                ctx.seed,
-                run_metrics(ctx),
-            )
-        finally:
-            ctx.close()
-        self.bus.emit(finished)
-        return finished
+        return run_started(ctx, checks, self.bus, lambda: run_metrics(ctx))
+
+
+def run_started(
+    ctx: Any, checks: list[Check], bus: EventBus, figures: Callable[[], dict[str, Any]]
+) -> RunFinished:
+    """Run every check on a started context (a RunContext or a customer-side one), telling
+    the bus; close the context and emit RunFinished with the run's figures."""
+    started = datetime.now(timezone.utc)
+    results: dict[str, CheckResult] = {}
+    try:
+        bus.emit(RunStarted(ctx.config, checks, started, ctx.seed))
+        for index, check in enumerate(checks, start=1):
+            bus.emit(CheckStarted(check, index, len(checks)))
+            results[check.id] = execute(check, ctx)
+            bus.emit(CheckFinished(check, results[check.id], index, len(checks)))
+        finished = RunFinished(
+            ctx.config,
+            checks,
+            results,
+            started,
+            datetime.now(timezone.utc),
+            ctx.seed,
+            figures(),
+        )
+    finally:
+        ctx.close()
+    bus.emit(finished)
+    return finished

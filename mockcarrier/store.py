@@ -17,6 +17,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from smsapi.endpoints import MO_FIELDS as ENDPOINT_MO_FIELDS
+from smsapi.endpoints import REPORT_FIELDS
+
 from .config import AccountConfig, to_micros
 from .ids import COUNTER_LIMIT
 
@@ -77,22 +80,9 @@ CREATE TABLE IF NOT EXISTS push_attempts (
     note TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS push_attempts_user ON push_attempts (userid, kind, id);
 """
-REPORT_FIELDS = (
-    "msgid",
-    "custid",
-    "pknum",
-    "pktotal",
-    "mobile",
-    "spno",
-    "exno",
-    "stime",
-    "rtime",
-    "status",
-    "errcode",
-    "errdesc",
-    "exdata",
-)  # §2.5.6 table 5-3, in the document's order
-MO_FIELDS = ("msgid", "mobile", "spno", "exno", "rtime")  # §2.4.6 table 4-3 (content apart)
+# The MO columns of table 4-3 but content: the store keeps the text and encodes it when
+# it hands the MO out (mo_charset).
+MO_FIELDS = tuple(f for f in ENDPOINT_MO_FIELDS if f != "content")
 
 
 class StoreError(RuntimeError):

@@ -29,7 +29,7 @@ from mockcarrier.config import AccountConfig
 from smsapi.answers import failure_answer
 from smsapi.auth import china_now, digest, format_timestamp
 from smsapi.codec import Format, parse_answer, request_format
-from smsapi.endpoints import ENDPOINTS, SEND_ENDPOINTS
+from smsapi.endpoints import ENDPOINTS, MO_FIELDS, REPORT_FIELDS, SEND_ENDPOINTS
 from smsapi.errors import Result
 from smsapi.msgid import in_int64
 
@@ -70,22 +70,6 @@ VALID_AUTH_CODES = {name: SEND_CODES for name in SEND_ENDPOINTS} | {
     "get_balance": {Result.OK},
 }
 MONEY_RE = re.compile(r"-?\d+\.\d{6}")
-RPT_KEYS = [
-    "msgid",
-    "custid",
-    "pknum",
-    "pktotal",
-    "mobile",
-    "spno",
-    "exno",
-    "stime",
-    "rtime",
-    "status",
-    "errcode",
-    "errdesc",
-    "exdata",
-]
-MO_KEYS = ["msgid", "mobile", "spno", "exno", "rtime", "content"]
 FAST = settings(
     max_examples=400,
     deadline=timedelta(seconds=5),  # a hang fails the case instead of the run
@@ -122,7 +106,7 @@ def check_answer(endpoint: str, status: int, content_type: str, data: bytes, fmt
         items = answer["mos" if endpoint == "get_mo" else "rpts"]
         assert isinstance(items, list)
         for item in items:
-            assert list(item) == (MO_KEYS if endpoint == "get_mo" else RPT_KEYS)
+            assert list(item) == list(MO_FIELDS if endpoint == "get_mo" else REPORT_FIELDS)
     return answer
 
 

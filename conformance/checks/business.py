@@ -29,7 +29,7 @@ def channel(ctx: RunContext) -> None:
         if numbers and not covered.intersection(numbers):
             sent = ctx.send_single(numbers[0], ctx.text(), custid=ctx.custid())
             ctx.expect_accepted(sent, f"a message to {operator.label_zh}")
-    ctx.await_reports(ctx.ledger.of_check(ctx.current.check_id))
+    ctx.await_reports(ctx.sent_messages())
     found = metrics.channels(ctx.ledger, [mo.data for mo in ctx.mos])
     ctx.detail("channels", found)
     if not found:

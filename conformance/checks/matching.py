@@ -78,10 +78,6 @@ def verify(ctx: RunContext, messages: list[SentMessage], rule: str) -> None:
     )
 
 
-def sent_messages(ctx: RunContext) -> list[SentMessage]:
-    return ctx.ledger.of_check(ctx.current.check_id)
-
-
 @check(
     "MATCH-SINGLE-MSGID",
     "§3.3.1",
@@ -93,7 +89,7 @@ def sent_messages(ctx: RunContext) -> list[SentMessage]:
 def single_short(ctx: RunContext) -> None:
     sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(), custid=ctx.custid())
     ctx.expect_accepted(sent, "single_send")
-    verify(ctx, sent_messages(ctx), "§3.3.1 single_send msgid")
+    verify(ctx, ctx.sent_messages(), "§3.3.1 single_send msgid")
 
 
 @check(
@@ -107,8 +103,8 @@ def single_short(ctx: RunContext) -> None:
 def single_long(ctx: RunContext) -> None:
     sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(LONG_LENGTH), custid=ctx.custid())
     ctx.expect_accepted(sent, "a long single_send")
-    verify(ctx, sent_messages(ctx), "§3.3.1 msgid + (pknum-1)·17179869184")
-    expect_long(sent_messages(ctx))
+    verify(ctx, ctx.sent_messages(), "§3.3.1 msgid + (pknum-1)·17179869184")
+    expect_long(ctx.sent_messages())
 
 
 @check(
@@ -122,7 +118,7 @@ def single_long(ctx: RunContext) -> None:
 def batch_short(ctx: RunContext) -> None:
     sent = ctx.send_batch(ctx.mobiles(3, distinct=False), ctx.text(), custid=ctx.custid())
     ctx.expect_accepted(sent, "batch_send")
-    verify(ctx, sent_messages(ctx), "§3.3.2 batch msgid + position - 1")
+    verify(ctx, ctx.sent_messages(), "§3.3.2 batch msgid + position - 1")
 
 
 @check(
@@ -137,8 +133,8 @@ def batch_long(ctx: RunContext) -> None:
     mobiles = ctx.mobiles(2, distinct=False)
     sent = ctx.send_batch(mobiles, ctx.text(LONG_LENGTH), custid=ctx.custid())
     ctx.expect_accepted(sent, "a long batch_send")
-    verify(ctx, sent_messages(ctx), "§3.3.2 (msgid + position - 1) + (pknum-1)·17179869184")
-    expect_long(sent_messages(ctx))
+    verify(ctx, ctx.sent_messages(), "§3.3.2 (msgid + position - 1) + (pknum-1)·17179869184")
+    expect_long(ctx.sent_messages())
 
 
 @check(
@@ -159,7 +155,7 @@ def multi_short(ctx: RunContext) -> None:
             repr(sent.custid),
             sent.exchange,
         )
-    verify(ctx, sent_messages(ctx), "§3.3.3 multi msgid + position - 1")
+    verify(ctx, ctx.sent_messages(), "§3.3.3 multi msgid + position - 1")
 
 
 @check(
@@ -176,8 +172,8 @@ def multi_mixed(ctx: RunContext) -> None:
     texts = [ctx.text(), ctx.text(LONG_LENGTH), ctx.text()]
     sent = ctx.send_multi([Item(m, t, custid=custid) for m, t in zip(mobiles, texts, strict=True)])
     ctx.expect_accepted(sent, "a mixed multi_send")
-    verify(ctx, sent_messages(ctx), "§3.3.3 (msgid + position - 1) + (pknum-1)·17179869184")
-    expect_long([m for m in sent_messages(ctx) if m.position == 2])
+    verify(ctx, ctx.sent_messages(), "§3.3.3 (msgid + position - 1) + (pknum-1)·17179869184")
+    expect_long([m for m in ctx.sent_messages() if m.position == 2])
 
 
 def expect_long(messages: list[SentMessage]) -> None:

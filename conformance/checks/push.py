@@ -49,7 +49,7 @@ def delivered(ctx: RunContext) -> None:
     receiver(ctx)
     sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(), custid=ctx.custid())
     ctx.expect_accepted(sent, "single_send")
-    messages = ctx.ledger.of_check(ctx.current.check_id)
+    messages = ctx.sent_messages()
     ctx.await_reports(messages)
     reports = [r for m in messages for r in m.all_reports()]
     if not reports:
@@ -67,7 +67,7 @@ def retry_check(ctx: RunContext, mode: str, what: str) -> None:
     rx.answer_next(mode)
     sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(), custid=ctx.custid())
     ctx.expect_accepted(sent, "single_send")
-    messages = ctx.ledger.of_check(ctx.current.check_id)
+    messages = ctx.sent_messages()
     ctx.await_reports(messages)
     log = rx.snapshot()[before:]
     unanswered = [p for p in log if p.answered == mode]
@@ -216,7 +216,7 @@ def push_batch_size(ctx: RunContext) -> None:
     receiver(ctx)
     burst = ctx.send_batch(ctx.mobiles(MAX_PUSH_RPTS + 1, distinct=False), ctx.text())
     ctx.expect_accepted(burst, f"a batch of {MAX_PUSH_RPTS + 1}")
-    ctx.await_reports(ctx.ledger.of_check(ctx.current.check_id))
+    ctx.await_reports(ctx.sent_messages())
     largest: dict[str, int] = {}
     for push in receiver(ctx).snapshot():
         if not push.request or not push.kind:

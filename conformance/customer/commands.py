@@ -12,11 +12,8 @@ import click
 
 from ..catalogue import Check, select
 from ..config import ConfigError, VendorConfig
-from ..events import EventBus
 from ..outcomes import Unreachable
-from ..output.html import HtmlReport
-from ..output.jsonreport import JsonReport
-from ..output.junit import JUnitReport
+from ..output import report_bus
 from .proxy import Proxy, Recorded
 from .pushing import ReceiverContext, ReceiverSettings
 from .run import run_checks
@@ -75,17 +72,6 @@ def vendor_config(target: str, userid: str, password: str, options: dict[str, An
     )
 
 
-def bus_for(config: VendorConfig, terminal: CustomerTerminal) -> EventBus:
-    bus = EventBus([terminal])
-    if config.report_dir:
-        bus.subscribe(JsonReport(config.report_dir))
-        bus.subscribe(HtmlReport(config.report_dir))
-        bus.subscribe(JUnitReport(Path(config.report_dir) / "junit.xml"))
-    if config.junit_xml:
-        bus.subscribe(JUnitReport(config.junit_xml))
-    return bus
-
-
 # ---------------------------------------------------------------- conformance client
 
 
@@ -133,7 +119,7 @@ def client_cmd(**options: Any) -> None:
     )
     ctx = ReceiverContext(config, settings)
     try:
-        finished = run_checks(ctx, checks, bus_for(config, terminal))
+        finished = run_checks(ctx, checks, report_bus(config, terminal))
     except Unreachable as exc:
         raise click.ClickException(str(exc)) from None
     raise SystemExit(1 if finished.failed else 0)
@@ -217,7 +203,7 @@ def proxy_cmd(duration: float | None, max_requests: int | None, **options: Any) 
         verbose=verbose,
     )
     ctx = ProxyContext(config, settings, proxy.recording)
-    finished = run_checks(ctx, checks, bus_for(config, terminal))
+    finished = run_checks(ctx, checks, report_bus(config, terminal))
     raise SystemExit(1 if finished.failed else 0)
 
 

@@ -3,7 +3,6 @@ every push with the receiver's answer, judged by smsapi.push."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 import socket
@@ -26,7 +25,7 @@ from smsapi.push import (
     push_fields,
 )
 
-from ..config import ConfigError, VendorConfig
+from ..config import ConfigError, VendorConfig, without_secrets
 from ..metrics import spread
 from ..outcomes import Unreachable
 from .context import CustomerContext
@@ -75,9 +74,7 @@ class ReceiverSettings:
         return (self.mo_url or self.receiver_url) if kind is PushKind.MO else self.receiver_url
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["password"] = "***" if self.password else ""
-        return data
+        return without_secrets(self)
 
 
 @dataclass

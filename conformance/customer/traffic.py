@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +12,7 @@ from smsapi.endpoints import ENDPOINTS
 from smsapi.errors import CodecError
 from smsapi.fields import int_value, text_value
 
-from ..config import ConfigError, VendorConfig
+from ..config import ConfigError, VendorConfig, without_secrets
 from .cadence import DOCUMENT_WAIT, Poll
 from .context import CustomerContext
 from .proxy import Recorded, Recording
@@ -51,9 +50,7 @@ class ProxySettings:
         return self.password
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["password"] = "***" if self.password else ""
-        return data
+        return without_secrets(self)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -37,17 +37,20 @@ class TerminalReporter:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            cfg = event.config
-            self.console.print(
-                f"conformance run against [bold]{cfg.target}[/] ({cfg.profile} profile, "
-                f"{len(event.checks)} checks, budget {cfg.budget} messages, seed {event.seed})"
-            )
+            self.console.print(self.header(event))
         elif isinstance(event, CheckStarted) and self.verbose:
             self.console.print(f"  … {event.check.id}", style="dim")
         elif isinstance(event, CheckFinished):
             self.progress(event)
         elif isinstance(event, RunFinished):
             self.summary(event)
+
+    def header(self, event: RunStarted) -> str:
+        cfg = event.config
+        return (
+            f"conformance run against [bold]{cfg.target}[/] ({cfg.profile} profile, "
+            f"{len(event.checks)} checks, budget {cfg.budget} messages, seed {event.seed})"
+        )
 
     def progress(self, event: CheckFinished) -> None:
         result, check = event.result, event.check
@@ -90,19 +93,25 @@ class TerminalReporter:
                 style="bold" if category == "total" else None,
             )
         self.console.print(table)
-        figures = event.metrics.get("delivery", {})
-        messages = event.metrics.get("messages", {})
-        latency = figures.get("latency_s", {})
-        self.console.print(
-            f"messages: {messages.get('segments_billed', 0)} billed of a budget of "
-            f"{messages.get('budget')}, cost {messages.get('cost', 0)} yuan; delivery rate "
-            f"{_pct(figures.get('rate'))}, p99 {latency.get('p99')} s, within 5 s "
-            f"{_pct(figures.get('within_limit'))}"
-        )
+        line = self.figures(event.metrics)
+        if line:
+            self.console.print(line, markup=False)
         seconds = (event.finished - event.started).total_seconds()
         final = verdict(event)
         style = "bold green" if final == "pass" else "bold red"
         self.console.print(f"verdict: [{style}]{final.upper()}[/] in {seconds:.1f} s")
+
+    def figures(self, metrics: dict[str, Any]) -> str | None:
+        """One line of the run's figures under the table (None: no line)."""
+        delivery = metrics.get("delivery", {})
+        messages = metrics.get("messages", {})
+        latency = delivery.get("latency_s", {})
+        return (
+            f"messages: {messages.get('segments_billed', 0)} billed of a budget of "
+            f"{messages.get('budget')}, cost {messages.get('cost', 0)} yuan; delivery rate "
+            f"{_pct(delivery.get('rate'))}, p99 {latency.get('p99')} s, within 5 s "
+            f"{_pct(delivery.get('within_limit'))}"
+        )
 
 
 def _pct(value: float | None) -> str:

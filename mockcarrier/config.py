@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from smsapi.endpoints import MAX_PUSH_MOS, MAX_PUSH_RPTS
+from smsapi.fields import CHANNEL_EXNO_MAX
 from smsapi.mobile import Operator
 
 if sys.version_info >= (3, 11):
@@ -85,6 +86,11 @@ class AccountConfig:
             raise ConfigError(f"account {self.userid}: chargetype is 0 or 1")
         if not self.channel.isdigit():
             raise ConfigError(f"account {self.userid}: channel must be digits")
+        if len(self.channel) > CHANNEL_EXNO_MAX:
+            # §2.1.5: channel + exno at most 20 digits, so a longer channel has no valid spno
+            raise ConfigError(
+                f"account {self.userid}: channel has at most {CHANNEL_EXNO_MAX} digits"
+            )
         if self.max_concurrent < 1:
             raise ConfigError(f"account {self.userid}: max_concurrent must be at least 1")
         to_micros(self.money)

@@ -158,8 +158,8 @@ class WrkRun:
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 def wrk(url: str, body: bytes, content_type: str, seconds: int, connections: int) -> WrkRun:
@@ -199,8 +199,9 @@ def wrk(url: str, body: bytes, content_type: str, seconds: int, connections: int
         float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         int(re.search(r"(\d+) requests in", out).group(1)),
         errors,
-        _ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        # at a line's start: the stdev column ("75.50%") ends in the same digits
+        _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+        _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
     )
 
 
@@ -280,6 +281,29 @@ def throughput_arguments(description: str, connections: int) -> argparse.Namespa
     parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each, medians taken")
     return parser.parse_args()
+
+
+def print_throughput(
+    title: str,
+    args: argparse.Namespace,
+    mock: list[WrkRun],
+    bare: list[WrkRun],
+    accepted: int,
+    per_request: int = 1,
+) -> None:
+    """The figures both throughput benchmarks print: settings, each side's runs, and
+    what the mock billed against what wrk counted (per_request messages an answer)."""
+    print(f"{title} — {machine()}")
+    print(
+        f"gunicorn {args.workers} workers x {args.threads} threads, wrk -t2 "
+        f"-c{args.connections} -d{args.seconds}s, {args.repeats} runs each"
+    )
+    print(describe_runs("mock", mock))
+    print(describe_runs("bare", bare))
+    print(
+        f"mock accepted {accepted} messages (by balance) for "
+        f"{sum(r.requests for r in mock) * per_request} counted by wrk"
+    )
 
 
 def describe_runs(label: str, runs: list[WrkRun]) -> str:

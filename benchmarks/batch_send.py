@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from .common import (
     compare_throughput,
-    describe_runs,
-    machine,
     median,
+    print_throughput,
     signed_body,
     throughput_arguments,
     verdict,
@@ -27,17 +26,8 @@ def main() -> None:
     mock, bare, accepted = compare_throughput("batch_send", body, args)
     mock_rate = median([r.requests_per_s for r in mock]) * BATCH
     bare_rate = median([r.requests_per_s for r in bare]) * BATCH
-    print(f"batch_send throughput, {BATCH}-mobile batches — {machine()}")
-    print(
-        f"gunicorn {args.workers} workers x {args.threads} threads, wrk -t2 "
-        f"-c{args.connections} -d{args.seconds}s, {args.repeats} runs each"
-    )
-    print(describe_runs("mock", mock))
-    print(describe_runs("bare", bare))
-    print(
-        f"mock accepted {accepted} messages (by balance) for "
-        f"{sum(r.requests for r in mock) * BATCH} counted by wrk"
-    )
+    title = f"batch_send throughput, {BATCH}-mobile batches"
+    print_throughput(title, args, mock, bare, accepted, per_request=BATCH)
     print(
         f"messages/s: mock {mock_rate:.0f}, bare parse-and-answer {bare_rate:.0f}, "
         f"ratio {mock_rate / bare_rate:.2f}"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from .common import (
     compare_throughput,
-    describe_runs,
-    machine,
     median,
+    print_throughput,
     signed_body,
     throughput_arguments,
     verdict,
@@ -25,17 +24,7 @@ def main() -> None:
     body = signed_body("single_send", {"mobile": "13912000001", "content": "%b2%e2%ca%d4"})
     mock, bare, accepted = compare_throughput("single_send", body, args)
     ratio = median([r.requests_per_s for r in mock]) / median([r.requests_per_s for r in bare])
-    print(f"single_send throughput — {machine()}")
-    print(
-        f"gunicorn {args.workers} workers x {args.threads} threads, wrk -t2 "
-        f"-c{args.connections} -d{args.seconds}s, {args.repeats} runs each"
-    )
-    print(describe_runs("mock", mock))
-    print(describe_runs("bare", bare))
-    print(
-        f"mock accepted {accepted} messages (by balance) for "
-        f"{sum(r.requests for r in mock)} answers counted by wrk"
-    )
+    print_throughput("single_send throughput", args, mock, bare, accepted)
     print(f"ratio mock / bare = {ratio:.2f}  (target ≥ {TARGET}: {verdict(ratio, TARGET)})")
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from smsapi.auth import CHINA_TZ, china_now, format_timestamp
+from smsapi.fields import TIME_FORMAT
 
 from . import defects as defect_modes
 from . import faults
@@ -31,7 +32,6 @@ RUNTIME_SETTINGS = {
     "lockout_window": float,
     "magic_numbers": bool,
 }
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_CLOCK_OFFSET = 50 * 365 * 86400.0  # seconds: far enough for any test, no overflow
 MAX_MAGIC_LATENCY = 7 * 86400.0  # simulated seconds
 

@@ -28,6 +28,7 @@ from smsapi.endpoints import (
 )
 from smsapi.errors import Result
 from smsapi.fields import (
+    TIME_FORMAT,
     custom_field_rule,
     effective_exno,
     int_value,
@@ -48,7 +49,6 @@ from .limits import ConcurrencyLimiter
 from .store import Acceptance, AccountRecord, Arrears, SqliteStore, StoreError
 
 log = logging.getLogger("mockcarrier")
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # §2.5.6 YYYY-MM-DD HH:MM:SS
 
 
 class Refusal(Exception):

@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from smsapi.auth import CHINA_TZ
+from smsapi.fields import TIME_FORMAT
 
 from . import plots, tender
 from .compare import Comparison
@@ -30,7 +31,7 @@ ANSWER_SHOWN = 1500  # characters of an answer in the sign-off (the suite's repo
 
 def china_time(moment: datetime) -> str:
     """Times as Tongyu reads them: China time."""
-    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"
+    return moment.astimezone(CHINA_TZ).strftime(TIME_FORMAT) + " (UTC+8)"
 
 
 def css_string(text: str) -> Markup:

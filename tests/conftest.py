@@ -105,6 +105,12 @@ class Served:
     def admin(self, method: str, path: str, **kw: Any) -> requests.Response:
         return requests.request(method, f"{self.url}/__admin{path}", timeout=10, **kw)
 
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, sig)

@@ -55,7 +55,7 @@ def test_peak_command_states_the_derived_rate() -> None:
 
 def test_latency_passes_against_the_default_profile_by_push_and_poll(tmp_path: Path) -> None:
     push_port = free_port()
-    served = start_server(
+    with start_server(
         tmp_path,
         "--time-scale",
         "1",  # real time: the profile's own latencies
@@ -63,8 +63,7 @@ def test_latency_passes_against_the_default_profile_by_push_and_poll(tmp_path: P
         "default",
         "--push-rpt-url",
         f"http://127.0.0.1:{push_port}/rpt",
-    )
-    try:  # both ways at once: each report goes by push or by poll, whichever comes first
+    ) as served:  # both ways at once: each report goes by push or by poll, whichever comes first
         served.admin("PATCH", "/accounts/J10003", json={"pull_while_push": True})
         report = tmp_path / "report"
         run = loadtests(
@@ -73,8 +72,6 @@ def test_latency_passes_against_the_default_profile_by_push_and_poll(tmp_path: P
             *("--scenario", "latency", "--users", "5", "--rate", "100", "--duration", "6s"),
             *("--push-listen", f"127.0.0.1:{push_port}", "--poll-interval", "0.5"),
         )
-    finally:
-        served.stop()
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "loadtests: PASSED" in run.stdout
     summary = summary_of(report)
@@ -94,8 +91,7 @@ def test_latency_passes_against_the_default_profile_by_push_and_poll(tmp_path: P
 
 
 def test_latency_fails_p99_against_the_slow_profile(tmp_path: Path) -> None:
-    served = start_server(tmp_path, "--time-scale", "1", "--delivery-profile", "slow")
-    try:
+    with start_server(tmp_path, "--time-scale", "1", "--delivery-profile", "slow") as served:
         report = tmp_path / "report"
         run = loadtests(
             served,
@@ -103,8 +99,6 @@ def test_latency_fails_p99_against_the_slow_profile(tmp_path: Path) -> None:
             *("--scenario", "latency", "--users", "4", "--rate", "60", "--duration", "5s"),
             *("--drain", "7s", "--poll-interval", "0.5"),
         )
-    finally:
-        served.stop()
     assert run.returncode == 1, run.stdout + run.stderr[-3000:]
     assert "FAIL max_p99_delivery" in run.stdout
     summary = summary_of(report)
@@ -113,8 +107,7 @@ def test_latency_fails_p99_against_the_slow_profile(tmp_path: Path) -> None:
 
 
 def test_latency_fails_the_delivery_rate_against_the_lossy_profile(tmp_path: Path) -> None:
-    served = start_server(tmp_path, "--delivery-profile", "lossy")  # time scale 10
-    try:
+    with start_server(tmp_path, "--delivery-profile", "lossy") as served:  # time scale 10
         report = tmp_path / "report"
         run = loadtests(
             served,
@@ -122,8 +115,6 @@ def test_latency_fails_the_delivery_rate_against_the_lossy_profile(tmp_path: Pat
             *("--scenario", "latency", "--users", "5", "--rate", "100", "--duration", "5s"),
             *("--poll-interval", "0.2"),
         )
-    finally:
-        served.stop()
     assert run.returncode == 1, run.stdout + run.stderr[-3000:]
     assert "FAIL min_delivery_rate" in run.stdout
     summary = summary_of(report)
@@ -135,14 +126,13 @@ def test_latency_fails_the_delivery_rate_against_the_lossy_profile(tmp_path: Pat
 
 def test_distributed_run_merges_both_workers(tmp_path: Path) -> None:
     push_port = free_port()
-    served = start_server(
+    with start_server(
         tmp_path,
         "--delivery-profile",
         "default",
         "--push-rpt-url",
         f"http://127.0.0.1:{push_port}/rpt",
-    )
-    try:
+    ) as served:
         report = tmp_path / "report"
         run = loadtests(
             served,
@@ -150,8 +140,6 @@ def test_distributed_run_merges_both_workers(tmp_path: Path) -> None:
             *("--processes", "2", "--scenario", "latency", "--users", "4", "--rate", "40"),
             *("--duration", "4s", "--push-listen", f"127.0.0.1:{push_port}"),
         )
-    finally:
-        served.stop()
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     summary = summary_of(report)
     workers = summary["workers"]
@@ -166,8 +154,7 @@ def test_distributed_run_merges_both_workers(tmp_path: Path) -> None:
 
 
 def test_volume_fails_a_rate_it_cannot_reach_and_names_it(tmp_path: Path) -> None:
-    served = start_server(tmp_path, "--delivery-profile", "instant")
-    try:
+    with start_server(tmp_path, "--delivery-profile", "instant") as served:
         report = tmp_path / "report"
         run = loadtests(
             served,
@@ -176,8 +163,6 @@ def test_volume_fails_a_rate_it_cannot_reach_and_names_it(tmp_path: Path) -> Non
             *("--ramp", "0s", "--min-rate", "1000", "--poll-interval", "0.2"),
             *("--target-pid", str(served.process.pid), "--interval", "1"),
         )
-    finally:
-        served.stop()
     assert run.returncode == 1, run.stdout + run.stderr[-3000:]
     summary = summary_of(report)
     assert summary["failed_thresholds"] == ["min_rate"]
@@ -188,8 +173,7 @@ def test_volume_fails_a_rate_it_cannot_reach_and_names_it(tmp_path: Path) -> Non
 
 
 def test_soak_reports_drift_and_passes_when_nothing_creeps(tmp_path: Path) -> None:
-    served = start_server(tmp_path, "--delivery-profile", "instant")
-    try:
+    with start_server(tmp_path, "--delivery-profile", "instant") as served:
         report = tmp_path / "report"
         run = loadtests(
             served,
@@ -197,8 +181,6 @@ def test_soak_reports_drift_and_passes_when_nothing_creeps(tmp_path: Path) -> No
             *("--scenario", "soak", "--users", "2", "--rate", "20", "--duration", "4s"),
             *("--interval", "0.5", "--poll-interval", "0.2", "--fmt", "xml"),
         )
-    finally:
-        served.stop()
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     summary = summary_of(report)
     assert [v["name"] for v in summary["thresholds"]][-1] == "max_drift"

@@ -12,7 +12,8 @@ from .admin import _account, _error, _json, bp, carrier
 from .config import ConfigError, to_micros
 from .defects import DEFECTS
 from .delivery import MAGIC_OUTCOMES
-from .operations import account_view
+from .operations import account_view, switch_defect
+from .operations import delete_fault as ops_delete_fault
 
 
 def _created(payload: Any) -> Response:
@@ -164,8 +165,7 @@ def clear_faults() -> Response:
 
 @bp.delete("/faults/<int:fault_id>")
 def delete_fault(fault_id: int) -> Response:
-    if not carrier().store.delete_faults(fault_id):
-        return _error(404, f"no fault {fault_id}")
+    ops_delete_fault(carrier(), fault_id)
     return jsonify({"deleted": 1})
 
 
@@ -197,22 +197,11 @@ def put_defects() -> Response:
 
 @bp.post("/defects/<name>")
 def enable_defect(name: str) -> Response:
-    return _toggle_defect(name, True)
+    switch_defect(carrier(), name, True)
+    return jsonify(defects_view())
 
 
 @bp.delete("/defects/<name>")
 def disable_defect(name: str) -> Response:
-    return _toggle_defect(name, False)
-
-
-def _toggle_defect(name: str, on: bool) -> Response:
-    if name not in DEFECTS:
-        return _error(404, f"no defect mode {name}; GET /__admin/defects lists them")
-    c = carrier()
-    active = set(c.control().defects)
-    if on:
-        active.add(name)
-    else:
-        active.discard(name)
-    control.set_defects(c.store, sorted(active))
+    switch_defect(carrier(), name, False)
     return jsonify(defects_view())

@@ -24,7 +24,6 @@ from flask import (
     request,
     url_for,
 )
-from werkzeug.exceptions import HTTPException
 
 from smsapi.answers import format_money
 from smsapi.endpoints import ENDPOINTS
@@ -137,20 +136,6 @@ def push_panel(c: Carrier, record: AccountRecord) -> dict[str, Any]:
 def fault_panel(c: Carrier) -> dict[str, Any]:
     """Defect modes and forced errors, as GET /__admin/defects and /__admin/faults."""
     return {"defects": admin_control.defects_view(), "faults": faults.listed(c.store)}
-
-
-def admin_call(view: Any, *args: Any) -> Any:
-    """Run an admin API view function as the API would, for its JSON; its refusals
-    become AdminError."""
-    try:
-        response = view(*args)
-    except HTTPException as exc:
-        response = exc.get_response()
-    payload = response.get_json(silent=True)
-    if response.status_code >= 400:
-        message = payload.get("error") if isinstance(payload, dict) else None
-        raise AdminError(response.status_code, message or f"HTTP {response.status_code}")
-    return payload
 
 
 def fault_rule(form: dict[str, str], userid: str) -> dict[str, Any]:
@@ -396,9 +381,8 @@ def push_retry(userid: str) -> Response:
 def defect(name: str) -> Response:
     """Switch a defect mode on (on=1) or off: POST / DELETE /__admin/defects/<name>."""
     on = request.form.get("on") == "1"
-    view = admin_control.enable_defect if on else admin_control.disable_defect
     return run_server_action(
-        lambda: admin_call(view, name),
+        lambda: ops.switch_defect(carrier(), name, on),
         lambda _: f"缺陷模式 defect mode {name}: {'开 on' if on else '关 off'}",
     )
 
@@ -417,6 +401,6 @@ def add_fault() -> Response:
 def delete_fault(fault_id: int) -> Response:
     """DELETE /__admin/faults/<id>."""
     return run_server_action(
-        lambda: admin_call(admin_control.delete_fault, fault_id),
+        lambda: ops.delete_fault(carrier(), fault_id),
         lambda _: f"已删除故障 fault {fault_id} deleted",
     )

@@ -13,8 +13,9 @@ from typing import Any
 from smsapi.answers import format_money
 from smsapi.msgid import in_int64
 
-from . import ids
+from . import control, ids
 from .config import ConfigError, to_micros
+from .defects import DEFECTS
 from .delivery import FAILED_STATUS
 from .service import Carrier, carrier_time
 from .store import AccountRecord
@@ -187,3 +188,21 @@ def mark_message(
     if not changed:
         raise AdminError(409, f"message {rows[0]['msgid']} has no report left to change")
     return carrier.store.messages(record.userid, msgids=(rows[0]["msgid"],), limit=1)[0]
+
+
+def switch_defect(carrier: Carrier, name: str, on: bool) -> list[str]:
+    """Turn one defect mode on or off, the others as they are; the active modes."""
+    if name not in DEFECTS:
+        raise AdminError(404, f"no defect mode {name}; GET /__admin/defects lists them")
+    active = set(carrier.control().defects)
+    if on:
+        active.add(name)
+    else:
+        active.discard(name)
+    return control.set_defects(carrier.store, sorted(active))
+
+
+def delete_fault(carrier: Carrier, fault_id: int) -> None:
+    """Remove one forced error rule."""
+    if not carrier.store.delete_faults(fault_id):
+        raise AdminError(404, f"no fault {fault_id}")

@@ -8,8 +8,6 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -22,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from mockcarrier.launch import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 # Zero simulated latency, no signature (segments are the text's own), a large balance.
@@ -59,12 +59,6 @@ def machine() -> str:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Process:
     url: str
@@ -92,59 +86,24 @@ class Process:
         return total / 1024
 
 
-def _wait_ready(url: str, popen: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if popen.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
 @contextmanager
 def serving(kind: str, workers: int, threads: int, *extra: str) -> Iterator[Process]:
     """`mockcarrier serve` (kind "mock") or the bare baseline (kind "bare") on a free
     port, with the same gunicorn settings; stopped and its files removed afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-    port = free_port()
-    common = ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
-    if kind == "mock":
-        (workdir / "bench.toml").write_text(BENCH_TOML, encoding="utf-8")
-        cmd = [
-            sys.executable,
-            "-m",
-            "mockcarrier",
-            "serve",
-            *common,
-            "--config",
-            str(workdir / "bench.toml"),
-            "--db",
-            str(workdir / "bench.db"),
-            "--seed",
-            "1",
-            *extra,
-        ]
-        probe = f"http://127.0.0.1:{port}/__admin/health"
-    else:
-        cmd = [sys.executable, "-m", "benchmarks.bare_app", *common]
-        probe = f"http://127.0.0.1:{port}/"
+    common = ["--workers", str(workers), "--threads", str(threads)]
     log = workdir / "server.log"
-    with open(log, "ab") as out:
-        popen = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    process = Process(f"http://127.0.0.1:{port}", popen, workdir)
     try:
-        _wait_ready(probe, popen, log)
-        yield process
+        if kind == "mock":
+            (workdir / "bench.toml").write_text(BENCH_TOML, encoding="utf-8")
+            files = ["--config", str(workdir / "bench.toml"), "--db", str(workdir / "bench.db")]
+            launched = launch([*common, *files, "--seed", "1", *extra], log, cwd=ROOT)
+        else:  # any answer at / means the bare app is up
+            bare = (sys.executable, "-m", "benchmarks.bare_app")
+            launched = launch(common, log, command=bare, probe="/", ready=lambda _: True, cwd=ROOT)
+        with launched:
+            yield Process(launched.url, launched.process, workdir)
     finally:
-        if popen.poll() is None:
-            os.killpg(popen.pid, signal.SIGTERM)
-            popen.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -14,10 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
+from mockcarrier.launch import free_port
 from smsapi import Client
 from smsapi.push import parse_push_request, push_answer_body
 
-from .common import free_port, machine, percentile, serving, verdict
+from .common import machine, percentile, serving, verdict
 
 TARGET_MS = 50.0
 

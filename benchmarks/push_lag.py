@@ -10,13 +10,7 @@ spread, and compares each report's arrival with its due time from the admin API.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,8 +19,11 @@ from pathlib import Path
 
 import requests
 
+from mockcarrier.launch import launch
 from smsapi import Client
 from smsapi.push import parse_push_request, push_answer_body
+
+from .common import machine, percentile
 
 CONFIG = """
 [[accounts]]
@@ -36,12 +33,6 @@ delivery_profile = "default"
 push_enabled = true
 push_rpt_url = "{url}"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Arrivals:
@@ -77,11 +68,6 @@ class Arrivals:
         return server
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=400)
@@ -94,39 +80,10 @@ def main() -> None:
     config = work / "mock.toml"
     rx_url = f"http://127.0.0.1:{receiver.server_address[1]}/rpt"
     config.write_text(CONFIG.format(url=rx_url), encoding="utf-8")
-    port = free_port()
-    mock = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockcarrier",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(work / "mock.db"),
-            "--config",
-            str(config),
-            "--seed",
-            "1",
-            "--workers",
-            str(args.workers),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    args_serve = ["--db", str(work / "mock.db"), "--config", str(config), "--seed", "1"]
+    mock = launch([*args_serve, "--workers", str(args.workers)], work / "mock.log")
+    base = mock.url
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/__admin/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "mock did not start"
-            time.sleep(0.05)
         client = Client(base, "LAG001", "lag-pass")
         batch = 20
         for start in range(0, args.reports, batch):  # ~2 s of sending
@@ -149,24 +106,20 @@ def main() -> None:
             ).json()
         }
     finally:
-        os.killpg(mock.pid, signal.SIGTERM)
-        mock.wait(15)
+        mock.stop()
         receiver.shutdown()
     lags = [(arrivals.at[m] - due[m]) * 1000 for m in due if m in arrivals.at]
     print(f"push lag over {len(lags)} reports of {args.reports} (workers {args.workers}):")
     print(
-        f"  median {statistics.median(lags):.1f} ms   p99 {percentile(lags, 0.99):.1f} ms"
+        f"  median {statistics.median(lags):.1f} ms   p99 {percentile(lags, 99):.1f} ms"
         f"   max {max(lags):.1f} ms   min {min(lags):.1f} ms"
     )
     pickup = [(started[arrivals.seqid[m]] - due[m]) * 1000 for m in due if m in arrivals.at]
     print(
         f"  of which due → push request started: median {statistics.median(pickup):.1f} ms"
-        f"   p99 {percentile(pickup, 0.99):.1f} ms"
+        f"   p99 {percentile(pickup, 99):.1f} ms"
     )
-    print(
-        f"  machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
-    )
+    print(f"  machine: {machine()}")
 
 
 if __name__ == "__main__":

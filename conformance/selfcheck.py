@@ -6,11 +6,6 @@ injection, accounts), so it works against `mockcarrier` only.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from mockcarrier.launch import free_port, launch
 
 from .config import ExtraAccount, VendorConfig
 from .events import EventBus, RunFinished
@@ -87,46 +84,14 @@ class Verdict:
         return bool(self.failed)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def served_mock(folder: Path, callback: str) -> Iterator[str]:
     """A `mockcarrier serve` subprocess on a free port (instant delivery, time scale 10)."""
     config = folder / "selfcheck.toml"
     config.write_text(ACCOUNTS.format(callback=callback), encoding="utf-8")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(folder / "mock.log", "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mockcarrier", "serve", "--port", str(port)]
-            + ["--db", str(folder / "mock.db"), "--config", str(config)]
-            + ["--seed", "5", "--time-scale", "10"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # readiness poll with a deadline
-            if process.poll() is not None:
-                raise RuntimeError(f"mockcarrier exited, see {folder / 'mock.log'}")
-            try:
-                if requests.get(f"{url}/__admin/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("mockcarrier did not start within 30 s")
-            time.sleep(0.05)
-        yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
+    args = ["--db", str(folder / "mock.db"), "--config", str(config)]
+    with launch([*args, "--seed", "5", "--time-scale", "10"], folder / "mock.log") as mock:
+        yield mock.url
 
 
 def vendor_config(

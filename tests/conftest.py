@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +13,7 @@ import pytest
 import requests
 
 import schemas
+from mockcarrier.launch import Launched, free_port, launch
 from smsapi import Client
 from smsapi.endpoints import BASE_PATH, ENDPOINTS
 
@@ -82,20 +78,11 @@ delivery_profile = "instant"
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
-class Served:
-    """A running `mockcarrier serve` process."""
+class Served(Launched):
+    """A running `mockcarrier serve` process, with the test accounts above."""
 
-    url: str
     db: Path
-    process: subprocess.Popen
-    log: Path
 
     def client(self, userid: str = "J10003", password: str = "111111", **kw: Any) -> Client:
         kw.setdefault("raise_for_result", False)
@@ -104,17 +91,6 @@ class Served:
 
     def admin(self, method: str, path: str, **kw: Any) -> requests.Response:
         return requests.request(method, f"{self.url}/__admin{path}", timeout=10, **kw)
-
-    def __enter__(self) -> Served:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            self.process.wait(timeout=15)
 
 
 def schema_checked_session() -> requests.Session:
@@ -143,41 +119,10 @@ def start_server(tmp: Path, *extra: str, db: Path | None = None, port: int | Non
     config.write_text(ACCOUNTS_TOML, encoding="utf-8")
     db = db or tmp / "mock.db"
     port = port or free_port()
-    log = tmp / f"server-{port}.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "mockcarrier",
-        "serve",
-        "--port",
-        str(port),
-        "--db",
-        str(db),
-        "--config",
-        str(config),
-        "--seed",
-        "20200413",
-        "--time-scale",
-        "10",
-        *extra,
-    ]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    served = Served(f"http://127.0.0.1:{port}", db, process, log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # readiness poll, not a sleep for synchronisation
-        if process.poll() is not None:
-            raise RuntimeError(f"mockcarrier exited: {log.read_text(errors='replace')}")
-        try:
-            # 401: up, behind an --admin-token
-            if requests.get(f"{served.url}/__admin/health", timeout=1).status_code in (200, 401):
-                return served
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    served.stop(signal.SIGKILL)
-    raise RuntimeError(f"mockcarrier did not start: {log.read_text(errors='replace')}")
+    args = ["--db", str(db), "--config", str(config), "--seed", "20200413"]
+    args += ["--time-scale", "10", *extra]
+    launched = launch(args, tmp / f"server-{port}.log", port=port)
+    return Served(launched.url, launched.process, launched.log, db)
 
 
 @pytest.fixture(scope="session")

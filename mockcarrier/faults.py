@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import socket
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -129,16 +130,19 @@ def listed(store: Any) -> list[dict[str, Any]]:
 def fire(
     store: Any,
     target: str,
-    userid: str,
+    userid: str | Callable[[], str],
     rng: random.Random | None = None,
     exclude: tuple[str, ...] = (),
 ) -> list[FaultRule]:
     """The rules that fire on this call, in the order they were added (actions in
     exclude cannot apply to it, so they are not spent). Each firing is counted in the
-    store (atomically, so `count` holds across processes)."""
+    store (atomically, so `count` holds across processes). userid may be a callable,
+    asked only when rules exist: naming the account can cost a store read."""
     rows = store.faults(active_only=True)
     if not rows:
         return []
+    if callable(userid):
+        userid = userid()
     rng = rng or random
     fired = []
     for row in rows:

@@ -405,7 +405,7 @@ class Carrier:
         try:
             ctl = self.control()
             handled.answer_fmt = defect_modes.answer_format(ctl.defects, fmt)
-            fired = faults.fire(self.store, endpoint, self._named_userid(fields))
+            fired = faults.fire(self.store, endpoint, lambda: self._named_userid(fields))
             forced = faults.first(fired, *faults.UNPROCESSED)
             if forced is not None:
                 self._forced(handled, forced)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from mockcarrier.launch import launch
+from mockcarrier.launch import launch, launch_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 # Zero simulated latency, no signature (segments are the text's own), a large balance.
@@ -87,16 +87,23 @@ class Process:
 
 
 @contextmanager
-def serving(kind: str, workers: int, threads: int, *extra: str) -> Iterator[Process]:
-    """`mockcarrier serve` (kind "mock") or the bare baseline (kind "bare") on a free
-    port, with the same gunicorn settings; stopped and its files removed afterwards."""
+def serving(
+    kind: str, workers: int, threads: int, *extra: str, store: str = "sqlite"
+) -> Iterator[Process]:
+    """`mockcarrier serve` (kind "mock", on the SQLite store or on a redis-server of its
+    own) or the bare baseline (kind "bare") on a free port, with the same gunicorn
+    settings; stopped and its files removed afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     common = ["--workers", str(workers), "--threads", str(threads)]
     log = workdir / "server.log"
+    redis = None
     try:
         if kind == "mock":
             (workdir / "bench.toml").write_text(BENCH_TOML, encoding="utf-8")
             files = ["--config", str(workdir / "bench.toml"), "--db", str(workdir / "bench.db")]
+            if store == "redis":
+                redis = launch_redis(workdir / "redis")
+                files += ["--store", redis.url]
             launched = launch([*common, *files, "--seed", "1", *extra], log, cwd=ROOT)
         else:  # any answer at / means the bare app is up
             bare = (sys.executable, "-m", "benchmarks.bare_app")
@@ -104,6 +111,8 @@ def serving(kind: str, workers: int, threads: int, *extra: str) -> Iterator[Proc
         with launched:
             yield Process(launched.url, launched.process, workdir)
     finally:
+        if redis is not None:
+            redis.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -217,7 +226,7 @@ def compare_throughput(
     mock_runs: list[WrkRun] = []
     bare_runs: list[WrkRun] = []
     with (
-        serving("mock", args.workers, args.threads) as mock,
+        serving("mock", args.workers, args.threads, store=args.store) as mock,
         serving("bare", args.workers, args.threads) as bare,
     ):
         before = balance(mock)
@@ -239,7 +248,17 @@ def throughput_arguments(description: str, connections: int) -> argparse.Namespa
     parser.add_argument("--connections", type=int, default=connections, help="wrk connections")
     parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each, medians taken")
+    store_argument(parser)
     return parser.parse_args()
+
+
+def store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "redis"),
+        default="sqlite",
+        help="the mock's store: its SQLite file, or a redis-server of its own (appendfsync always)",
+    )
 
 
 def print_throughput(
@@ -254,7 +273,7 @@ def print_throughput(
     what the mock billed against what wrk counted (per_request messages an answer)."""
     print(f"{title} — {machine()}")
     print(
-        f"gunicorn {args.workers} workers x {args.threads} threads, wrk -t2 "
+        f"{args.store} store, gunicorn {args.workers} workers x {args.threads} threads, wrk -t2 "
         f"-c{args.connections} -d{args.seconds}s, {args.repeats} runs each"
     )
     print(describe_runs("mock", mock))

@@ -18,7 +18,7 @@ from mockcarrier.launch import free_port
 from smsapi import Client
 from smsapi.push import parse_push_request, push_answer_body
 
-from .common import machine, percentile, serving, verdict
+from .common import machine, percentile, serving, store_argument, verdict
 
 TARGET_MS = 50.0
 
@@ -102,9 +102,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    store_argument(parser)
     args = parser.parse_args()
     receiver = PushReceiver()
-    with serving("mock", args.workers, args.threads) as mock:
+    with serving("mock", args.workers, args.threads, store=args.store) as mock:
         pull_client = Client(mock.url, "BENCH1", "bench-pass")
         baseline = round_trips(pull_client, args.samples)
         pulled = pull_delays(pull_client, args.samples)
@@ -121,7 +122,7 @@ def main() -> None:
         if created.ok:
             pushed = push_delays(Client(mock.url, "PUSH01", "push-pass"), receiver, args.samples)
     print(f"delivery overhead, zero simulated latency, {args.samples} samples — {machine()}")
-    print(f"gunicorn {args.workers} workers x {args.threads} threads")
+    print(f"{args.store} store, gunicorn {args.workers} workers x {args.threads} threads")
     print(describe("baseline: get_balance round trip", baseline))
     print(describe("report available by pull", pulled))
     p99 = percentile(pulled, 99)

@@ -81,7 +81,7 @@ def _account(userid: str) -> AccountRecord:
 @bp.get("/health")
 def health() -> Response:
     c = carrier()
-    return jsonify({"ok": True, "seed": c.seed, "db": c.settings.db})
+    return jsonify({"ok": True, "seed": c.seed, "db": c.settings.db, "store": c.store.describe()})
 
 
 @bp.get("/settings")

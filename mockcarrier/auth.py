@@ -13,7 +13,7 @@ from smsapi.errors import Result
 from smsapi.fields import text_value, userid_rule
 
 from .config import Settings
-from .store import AccountRecord, SqliteStore
+from .store import AccountRecord, Store
 
 
 @dataclass
@@ -29,7 +29,7 @@ class AuthOutcome:
 
 
 def authenticate(
-    fields: dict[str, Any], remote_addr: str, store: SqliteStore, settings: Settings, now: datetime
+    fields: dict[str, Any], remote_addr: str, store: Store, settings: Settings, now: datetime
 ) -> AuthOutcome:
     """Who sent this request, or the §4 code that refuses it."""
     apikey = text_value(fields.get("apikey"))
@@ -108,7 +108,7 @@ def timestamp_problem(timestamp: str, settings: Settings, now: datetime) -> str:
     return f"timestamp {skew:+.0f} s from the carrier's clock (China time)"
 
 
-def account_by_apikey(store: SqliteStore, apikey: str) -> AccountRecord | None:
+def account_by_apikey(store: Store, apikey: str) -> AccountRecord | None:
     """Find the account of an apikey, comparing with every key in constant time."""
     found = None
     for account in store.accounts():
@@ -129,7 +129,7 @@ def address_allowed(remote_addr: str, allowed: list[str]) -> bool:
     return any(address in ipaddress.ip_network(net, strict=False) for net in allowed)
 
 
-def _failed(store: SqliteStore, key: str, epoch: float, reason: str) -> AuthOutcome:
+def _failed(store: Store, key: str, epoch: float, reason: str) -> AuthOutcome:
     if key:  # a request that names no account cannot lock one
         store.record_auth_failure(key, epoch)
     return AuthOutcome(Result.AUTH_FAILED, reason=reason)

@@ -16,7 +16,7 @@ from . import control
 from .config import DEMO_USERID, ConfigError, Settings, load_settings
 from .defects import DEFECTS
 from .delivery import MAGIC_OUTCOMES, PROFILES
-from .store import SqliteStore
+from .store import StoreError, open_store
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -43,6 +43,13 @@ def settings_options(func: Any) -> Any:
         click.option("--host", help="Address to listen on.  [default: 127.0.0.1]"),
         click.option("--port", type=click.IntRange(0, 65535), help="Port.  [default: 8080]"),
         click.option("--db", help="SQLite file of the store.  [default: mockcarrier.db]"),
+        click.option(
+            "--store",
+            metavar="URL",
+            help="Use a Redis store instead of --db: redis://[:password@]host:port/db"
+            "[?prefix=name]. Instances given the same URL and prefix share ids, "
+            "reports and pushes (docs/reliability.md).",
+        ),
         click.option(
             "--seed", type=int, help="Seed of the delivery simulator (printed at start when drawn)."
         ),
@@ -188,7 +195,7 @@ def serve(config_path: str | None, delivery_profile: str | None, **flags: Any) -
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"mockcarrier serving {base}/sms/v2/std/<endpoint>  admin {base}/__admin/")
     click.echo(
-        f"  store {settings.db}   seed {settings.seed}   time scale "
+        f"  seed {settings.seed}   time scale "
         f"{settings.time_scale}   workers {settings.workers} x {settings.threads} threads"
     )
     for account in settings.accounts:
@@ -201,9 +208,13 @@ def serve(config_path: str | None, delivery_profile: str | None, **flags: Any) -
         click.echo("  admin API open (no --admin-token)")
     if settings.defects:
         click.echo(f"  defect modes on: {', '.join(settings.defects)}")
-    sys.stdout.flush()
     # Run-time control state starts from this configuration (once, before the fork).
-    store = SqliteStore(settings.db)
+    try:
+        store = open_store(settings)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"  store {store.describe()}")
+    sys.stdout.flush()
     control.initialise(store, settings)
     store.close()
     run_server(settings)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from smsapi.endpoints import MAX_PUSH_MOS, MAX_PUSH_RPTS
 from smsapi.fields import CHANNEL_EXNO_MAX
@@ -186,6 +187,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     db: str = "mockcarrier.db"
+    store: str = ""  # redis://host:port/db[?prefix=name]: the Redis store; "" SQLite at db
     seed: int | None = None  # None: drawn at start and printed
     time_scale: float = 1.0  # >1 runs simulated latencies faster than real time
     clock_offset: float = 0.0  # seconds added to the mock's clock
@@ -216,6 +218,11 @@ class Settings:
             raise ConfigError("max_body_bytes must be at least 1024")
         if self.threads < 1 or self.workers < 1:
             raise ConfigError("workers and threads must be at least 1")
+        if self.store and not self.store.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                "store is a Redis URL (redis://host:port/db, rediss://, unix://); "
+                "leave it out for the SQLite file --db"
+            )
         names = [a.userid for a in self.accounts]
         if len(names) != len(set(names)):
             raise ConfigError("two accounts share a userid")
@@ -223,9 +230,18 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["admin_token"] = "***" if self.admin_token else ""
+        data["store"] = redacted_url(self.store)
         for account in data["accounts"]:
             account["admin_token"] = "***" if account.get("admin_token") else ""
         return data
+
+
+def redacted_url(url: str) -> str:
+    """A store URL fit to print: its password as ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
 def load_settings(path: str | os.PathLike | None = None, **overrides: Any) -> Settings:

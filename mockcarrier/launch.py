@@ -90,3 +90,77 @@ def launch(
 
 def _tail(log: Path, size: int = 3000) -> str:
     return log.read_text(errors="replace")[-size:]
+
+
+REDIS_SERVER = "redis-server"
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of one's own on a free port, durable as the Redis store asks
+    (append-only file, fsync on every write), for the tests and the benchmarks."""
+
+    port: int
+    dir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def store_url(self, prefix: str) -> str:
+        """A store of its own on this server: keys under prefix."""
+        return f"{self.url}?prefix={prefix}"
+
+    def start(self, timeout: float = 20.0) -> RedisServer:
+        """Start (or start again, on the same port and files) and wait for PING."""
+        import redis  # only the Redis store's users need it
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "redis.log", "ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    REDIS_SERVER,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(self.dir),
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                    "--save",
+                    "",
+                    "--protected-mode",
+                    "no",
+                ],  # fmt: skip
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # readiness poll with a deadline
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {_tail(self.dir / 'redis.log')}")
+            try:
+                client.ping()
+                return self
+            except redis.RedisError:
+                time.sleep(0.05)
+            finally:
+                client.close()
+        self.stop(signal.SIGKILL)
+        raise RuntimeError(f"redis-server did not start: {_tail(self.dir / 'redis.log')}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=timeout)
+
+
+def launch_redis(dir: Path, port: int | None = None) -> RedisServer:
+    """Start Debian's redis-server (`apt install redis-server`; setup.sh does)."""
+    return RedisServer(port or free_port(), dir).start()

@@ -46,7 +46,7 @@ from .auth import AuthOutcome, account_by_apikey, authenticate
 from .config import AccountConfig, Settings
 from .delivery import Outcome, outcome_for, segment_latency
 from .limits import ConcurrencyLimiter
-from .store import Acceptance, AccountRecord, Arrears, SqliteStore, StoreError
+from .store import Acceptance, AccountRecord, Arrears, Store, StoreError
 
 log = logging.getLogger("mockcarrier")
 
@@ -62,7 +62,7 @@ class Refusal(Exception):
 class Context:
     """One authenticated request."""
 
-    store: SqliteStore
+    store: Store
     settings: Settings
     account: AccountRecord
     auth_mode: str
@@ -370,7 +370,7 @@ class Handled:
 class Carrier:
     """The mock carrier: settings, store, limiter and seed, behind one handle()."""
 
-    def __init__(self, settings: Settings, store: SqliteStore) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
         self.limiter = ConcurrencyLimiter()

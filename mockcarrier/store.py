@@ -1,7 +1,8 @@
-"""The durable store: SQLite in WAL mode, one file.
+"""The durable store: SQLite in WAL mode, one file (the default), or Redis
+(mockcarrier.redis_store, `--store redis://...`) behind the same methods.
 
 Everything the mock acknowledges is committed before the answer leaves, so it survives
-`kill -9`. The interface is what a later Redis store implements too.
+`kill -9`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from smsapi.endpoints import MO_FIELDS as ENDPOINT_MO_FIELDS
 from smsapi.endpoints import REPORT_FIELDS
 
-from .config import AccountConfig, to_micros
+from .config import AccountConfig, Settings, to_micros
 from .ids import COUNTER_LIMIT
+
+if TYPE_CHECKING:
+    from .redis_store import RedisStore
 
 SCHEMA_VERSION = "1"
 SCHEMA = """
@@ -83,6 +87,16 @@ CREATE INDEX IF NOT EXISTS push_attempts_user ON push_attempts (userid, kind, id
 # The MO columns of table 4-3 but content: the store keeps the text and encodes it when
 # it hands the MO out (mo_charset).
 MO_FIELDS = tuple(f for f in ENDPOINT_MO_FIELDS if f != "content")
+# The rows Acceptance.build makes (a message row without request_id, which the store
+# adds second), as the messages and reports tables hold them.
+MESSAGE_COLUMNS = (
+    "msgid", "request_id", "userid", "position", "mobile", "operator", "text", "pktotal",
+    "custid", "svrtype", "exno", "spno", "exdata", "issues", "stime", "outcome",
+)  # fmt: skip
+REPORT_COLUMNS = (
+    "msgid", "message_msgid", "userid", "custid", "pknum", "pktotal", "mobile", "spno",
+    "exno", "stime", "rtime", "status", "errcode", "errdesc", "exdata", "due_at", "state",
+)  # fmt: skip
 
 
 class StoreError(RuntimeError):
@@ -231,6 +245,9 @@ class SqliteStore:
             return self._conn().execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
+
+    def describe(self) -> str:
+        return f"sqlite {self.path}"
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -815,6 +832,18 @@ class SqliteStore:
                 "UPDATE accounts SET balance = ?, money_micros = ? WHERE userid = ?",
                 (cfg.balance, to_micros(cfg.money), userid),
             )
+
+
+Store: TypeAlias = "SqliteStore | RedisStore"
+
+
+def open_store(settings: Settings) -> Store:
+    """The store settings name: Redis at settings.store, else SQLite at settings.db."""
+    if settings.store:
+        from .redis_store import RedisStore  # redis is imported only when asked for
+
+        return RedisStore(settings.store)
+    return SqliteStore(settings.db)
 
 
 def _account(row: sqlite3.Row) -> AccountRecord:

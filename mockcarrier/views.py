@@ -56,6 +56,11 @@ def read_body() -> bytes:
     return body
 
 
+def header_text(text: str) -> str:
+    """One line of printable ASCII: a reason may quote the request's own bytes."""
+    return "".join(c if " " <= c < "\x7f" else "?" for c in text)
+
+
 def respond(handled: Handled, content_type: str | None, status: int, started: float) -> Response:
     media = media_type_of(content_type)
     xml_media = "text/xml" if media == "text/xml" else "application/xml"
@@ -66,7 +71,7 @@ def respond(handled: Handled, content_type: str | None, status: int, started: fl
         response = faults.on_the_wire(handled.fault, response, request.environ)
     if handled.reason:
         # Why a request failed: a header, so the body keeps the document's shape.
-        response.headers["X-Mock-Reason"] = handled.reason.encode("ascii", "replace").decode()
+        response.headers["X-Mock-Reason"] = header_text(handled.reason)
     log.info(
         "%s %s %s %s result=%s %.1fms%s",
         request.remote_addr,

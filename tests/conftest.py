@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 import requests
 
 import schemas
-from mockcarrier.launch import Launched, free_port, launch
+from mockcarrier.config import Settings
+from mockcarrier.launch import Launched, RedisServer, free_port, launch, launch_redis
+from mockcarrier.store import Store, open_store
 from smsapi import Client
 from smsapi.endpoints import BASE_PATH, ENDPOINTS
 
@@ -83,6 +86,11 @@ class Served(Launched):
     """A running `mockcarrier serve` process, with the test accounts above."""
 
     db: Path
+    store: str = ""  # the Redis store's URL; "" is the SQLite file db
+
+    def open_store(self) -> Store:
+        """The store this mock writes, opened in the test's own process."""
+        return open_store(Settings(db=str(self.db), store=self.store))
 
     def client(self, userid: str = "J10003", password: str = "111111", **kw: Any) -> Client:
         kw.setdefault("raise_for_result", False)
@@ -114,22 +122,64 @@ def check_answer_schema(response: requests.Response, *args: Any, **kwargs: Any) 
         )
 
 
-def start_server(tmp: Path, *extra: str, db: Path | None = None, port: int | None = None) -> Served:
+def start_server(
+    tmp: Path, *extra: str, db: Path | None = None, port: int | None = None, store: str = ""
+) -> Served:
+    """`mockcarrier serve` with the test accounts, on the SQLite file db (or tmp/mock.db),
+    or on the Redis store at the URL store."""
     config = tmp / "accounts.toml"
     config.write_text(ACCOUNTS_TOML, encoding="utf-8")
     db = db or tmp / "mock.db"
     port = port or free_port()
-    args = ["--db", str(db), "--config", str(config), "--seed", "20200413"]
-    args += ["--time-scale", "10", *extra]
+    args = ["--store", store] if store else ["--db", str(db)]
+    args += ["--config", str(config), "--seed", "20200413", "--time-scale", "10", *extra]
     launched = launch(args, tmp / f"server-{port}.log", port=port)
-    return Served(launched.url, launched.process, launched.log, db)
+    return Served(launched.url, launched.process, launched.log, db, store)
+
+
+# ---------------------------------------------------------------- both stores
+
+STORES = ["sqlite", "redis"]
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = start_server(tmp_path_factory.mktemp("mock"))
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session; each test takes a key prefix of its own."""
+    try:
+        server = launch_redis(tmp_path_factory.mktemp("redis"))
+    except FileNotFoundError:
+        pytest.fail("redis-server is not installed: `bash setup.sh` installs it", pytrace=False)
+    yield server
+    server.stop()
+
+
+def store_for(request: pytest.FixtureRequest) -> str:
+    """'' for the SQLite store, or the URL of a fresh Redis store (a prefix of its own)."""
+    if request.param == "sqlite":
+        return ""
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.store_url(f"t{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session", params=STORES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """The shared mock of the HTTP tests, once on each store."""
+    served = start_server(tmp_path_factory.mktemp("mock"), store=store_for(request))
     yield served
     served.stop()
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs on both stores."""
+    return store_for(request)
+
+
+@pytest.fixture(scope="module", params=STORES)
+def module_store_url(request: pytest.FixtureRequest) -> str:
+    return store_for(request)
 
 
 @pytest.fixture

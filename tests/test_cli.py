@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mockcarrier.launch import free_port
+
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -27,6 +29,7 @@ def test_serve_help_explains_every_option() -> None:
         "--host",
         "--port",
         "--db",
+        "--store",
         "--config",
         "--seed",
         "--time-scale",
@@ -77,3 +80,20 @@ def test_bad_config_is_a_one_line_usage_error(tmp_path: Path) -> None:
 def test_digest_prints_the_documents_golden_vector() -> None:
     out = json.loads(run("digest", "--timestamp", "0803192020").stdout)
     assert out["pwd"] == "26dad7f364507df18f3841cc9c4ff94d"
+
+
+def test_a_store_that_is_not_a_redis_url_is_refused_naming_it() -> None:
+    out = run("serve", "--store", "postgres://db/mock")
+    assert out.returncode != 0
+    assert "store is a Redis URL" in out.stderr
+
+
+def test_a_redis_store_that_does_not_answer_is_a_clear_error() -> None:
+    out = run("serve", "--store", f"redis://127.0.0.1:{free_port()}/0")
+    assert out.returncode != 0
+    assert "cannot reach" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_config_show_hides_the_store_password() -> None:
+    out = run("config", "show", "--store", "redis://:s3cret@127.0.0.1:6379/0")
+    assert json.loads(out.stdout)["store"] == "redis://:***@127.0.0.1:6379/0"

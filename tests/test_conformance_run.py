@@ -29,8 +29,8 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = start_server(tmp_path_factory.mktemp("conformance-mock"))
+def mock(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
+    served = start_server(tmp_path_factory.mktemp("conformance-mock"), store=module_store_url)
     served.admin("PUT", "/accounts/POOR01/balance", json={"balance": 0}).raise_for_status()
     yield served
     served.stop()

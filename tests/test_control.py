@@ -41,8 +41,8 @@ mo_charset = "gbk"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    mock = start_server(tmp_path_factory.mktemp("control"))
+def served(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
+    mock = start_server(tmp_path_factory.mktemp("control"), store=module_store_url)
     yield mock
     mock.stop()
 

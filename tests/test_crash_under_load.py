@@ -8,22 +8,19 @@ a get_rpt answer the kill cut off (M6: taken in the transaction that builds the 
 from __future__ import annotations
 
 import signal
-import sqlite3
 from pathlib import Path
 
 from mockcarrier.ids import decompose
+from mockcarrier.store import Store
 
 from .conftest import start_server
 from .helpers import LOAD_USER, Load
 
-
-def stored(db: Path, sql: str, args: tuple = ()) -> list[tuple]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return conn.execute(sql, args).fetchall()
+EVERYTHING = 10**7  # a limit no test reaches
 
 
-def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    first = start_server(tmp_path, "--workers", "2", "--threads", "4")
+def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path: Path, store_url: str) -> None:
+    first = start_server(tmp_path, "--workers", "2", "--threads", "4", store=store_url)
     retsize = 25
     before = Load(lambda: first.client(*LOAD_USER), senders=4, pollers=1, retsize=retsize)
     before.start()
@@ -34,10 +31,13 @@ def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
         before.stop()
     acked = before.expected()
     assert len(acked) == before.segment_count()  # §3.3 unique ids among acknowledged sends
-    last_counter = max(decompose(m)[1] for (m,) in stored(first.db, "SELECT msgid FROM messages"))
-    lost = cut_off(first.db, before, retsize)
+    store = first.open_store()
+    messages = store.messages(LOAD_USER[0], limit=EVERYTHING)
+    last_counter = max(decompose(m["msgid"])[1] for m in messages)
+    lost = cut_off(store, before, retsize)
+    store.close()
 
-    second = start_server(tmp_path, db=first.db)
+    second = start_server(tmp_path, db=first.db, store=store_url)
     after = Load(lambda: second.client(*LOAD_USER), senders=0, pollers=1, retsize=retsize)
     after.start()
     try:
@@ -57,12 +57,12 @@ def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
     assert acked <= set(ids) | lost
 
 
-def cut_off(db: Path, load: Load, retsize: int) -> set[int]:
+def cut_off(store: Store, load: Load, retsize: int) -> set[int]:
     """Reports the store marked taken that no poller received: they must all belong to
     get_rpt calls the kill cut off (one per failed call, each ≤ retsize reports)."""
     received = load.received()
-    taken = stored(db, "SELECT msgid, taken_at FROM reports WHERE state = 'taken'")
-    lost = [(msgid, at) for msgid, at in taken if msgid not in received]
+    taken = store.reports(LOAD_USER[0], state="taken", limit=EVERYTHING)
+    lost = [(r["msgid"], r["taken_at"]) for r in taken if r["msgid"] not in received]
     calls = {at for _, at in lost}  # one take_reports call writes one taken_at
     assert len(calls) <= load.poll_failures, f"{len(lost)} reports taken, never received"
     assert len(lost) <= retsize * len(calls)

@@ -21,8 +21,8 @@ LONG_TEXT = "长" * 100  # two segments with the signature
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    mock = start_server(tmp_path_factory.mktemp("defects"))
+def served(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
+    mock = start_server(tmp_path_factory.mktemp("defects"), store=module_store_url)
     yield mock
     mock.stop()
 

@@ -10,15 +10,17 @@ from smsapi.msgid import segment_msgid
 from .conftest import start_server, wait_for_reports
 
 
-def test_acknowledged_sends_survive_kill_9_and_ids_are_not_reused(tmp_path: Path) -> None:
-    first = start_server(tmp_path)
+def test_acknowledged_sends_survive_kill_9_and_ids_are_not_reused(
+    tmp_path: Path, store_url: str
+) -> None:
+    first = start_server(tmp_path, store=store_url)
     client = first.client("REAL01", "real-pass")
     sent = [client.batch_send([f"1380013{i:04d}" for i in range(50)], f"第{n}批") for n in range(5)]
     assert all(s.result == 0 for s in sent)
     balance = client.get_balance().balance
     first.stop(signal.SIGKILL)
 
-    second = start_server(tmp_path, db=first.db)
+    second = start_server(tmp_path, db=first.db, store=store_url)
     try:
         client = second.client("REAL01", "real-pass")
         reports = wait_for_reports(client, 250, timeout=30)

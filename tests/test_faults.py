@@ -26,8 +26,8 @@ FAILURE_SHAPES = {
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    mock = start_server(tmp_path_factory.mktemp("faults"))
+def served(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
+    mock = start_server(tmp_path_factory.mktemp("faults"), store=module_store_url)
     yield mock
     mock.stop()
 

@@ -264,7 +264,9 @@ def authenticated_fields(draw: st.DrawFn, endpoint: str) -> list[tuple[str, Any]
 
 
 @pytest.fixture(scope="module")
-def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+def app_client(
+    tmp_path_factory: pytest.TempPathFactory, module_store_url: str
+) -> Iterator[FlaskClient]:
     db = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
     account = AccountConfig(
         userid=USER,
@@ -274,7 +276,10 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient
         delivery_profile="instant",
     )
     # A lockout would turn the cases that repeat a wrong key into -100002.
-    app = create_app(Settings(db=str(db), accounts=[account], lockout_failures=10**9))
+    settings = Settings(
+        db=str(db), store=module_store_url, accounts=[account], lockout_failures=10**9
+    )
+    app = create_app(settings)
     yield app.test_client()
 
 
@@ -441,8 +446,10 @@ def test_a_10_mb_body_is_refused_in_shape(app_client: FlaskClient, endpoint: str
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = start_server(tmp_path_factory.mktemp("fuzz-http"))
+def hostile_server(
+    tmp_path_factory: pytest.TempPathFactory, module_store_url: str
+) -> Iterator[Served]:
+    served = start_server(tmp_path_factory.mktemp("fuzz-http"), store=module_store_url)
     yield served
     served.stop()
 

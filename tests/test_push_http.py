@@ -17,8 +17,8 @@ FAST_RETRY = {"push_backoff_initial": 0.05, "push_backoff_max": 0.3}
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    mock = start_server(tmp_path_factory.mktemp("push"))
+def served(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
+    mock = start_server(tmp_path_factory.mktemp("push"), store=module_store_url)
     yield mock
     mock.stop()
 

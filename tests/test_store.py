@@ -1,17 +1,28 @@
-"""mockcarrier.store.SqliteStore: billing, ids, reports handed out once, durability."""
+"""The store (SqliteStore and RedisStore, every rule on both): billing, ids, reports
+handed out once, durability."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from mockcarrier import ids
-from mockcarrier.config import AccountConfig
-from mockcarrier.store import Acceptance, Arrears, SqliteStore, UnknownAccount
+from mockcarrier.config import AccountConfig, Settings
+from mockcarrier.store import (
+    MESSAGE_COLUMNS,
+    REPORT_COLUMNS,
+    Acceptance,
+    Arrears,
+    SqliteStore,
+    Store,
+    UnknownAccount,
+    open_store,
+)
 
 PREFIX = 0x1A2B3C
 STIME = "2025-08-03 19:20:20"
@@ -23,8 +34,14 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db: Path):
-    s = SqliteStore(str(db))
+def reopen(db: Path, store_url: str) -> Callable[[], Store]:
+    """Open the test's store again, as a restarted mock does (SQLite or Redis)."""
+    return lambda: open_store(Settings(db=str(db), store=store_url))
+
+
+@pytest.fixture
+def store(reopen: Callable[[], Store]) -> Iterator[Store]:
+    s = reopen()
     s.ensure_accounts(
         [
             AccountConfig(userid="T00001", balance=10),
@@ -120,7 +137,7 @@ def test_the_store_needs_a_file():
         SqliteStore("")
 
 
-def test_ensure_accounts_creates_with_configured_balance(store: SqliteStore):
+def test_ensure_accounts_creates_with_configured_balance(store: Store):
     record = store.account("T00001")
     assert record is not None
     assert record.balance == 10
@@ -128,7 +145,7 @@ def test_ensure_accounts_creates_with_configured_balance(store: SqliteStore):
     assert store.account("NOBODY") is None
 
 
-def test_ensure_accounts_keeps_balances_on_refresh(store: SqliteStore):
+def test_ensure_accounts_keeps_balances_on_refresh(store: Store):
     store.accept(acceptance(due_ats=[0.0, 0.0, 0.0]), chargetype=0)
     assert store.account("T00001").balance == 7
     store.ensure_accounts([AccountConfig(userid="T00001", balance=10, signature="【新签名】")])
@@ -137,7 +154,7 @@ def test_ensure_accounts_keeps_balances_on_refresh(store: SqliteStore):
     assert record.config.signature == "【新签名】"
 
 
-def test_ensure_accounts_leaves_unlisted_accounts_alone(store: SqliteStore):
+def test_ensure_accounts_leaves_unlisted_accounts_alone(store: Store):
     store.ensure_accounts([AccountConfig(userid="T00003", balance=1)])
     assert {r.userid for r in store.accounts()} == {"T00001", "T00002", "T00003"}
 
@@ -145,22 +162,22 @@ def test_ensure_accounts_leaves_unlisted_accounts_alone(store: SqliteStore):
 # ---------------------------------------------------------------- accept
 
 
-def test_accept_bills_every_segment_by_count(store: SqliteStore):
+def test_accept_bills_every_segment_by_count(store: Store):
     store.accept(acceptance(due_ats=[0.0, 0.0], cost=2), chargetype=0)
     assert store.account("T00001").balance == 8
 
 
-def test_accept_bills_money_by_price(store: SqliteStore):
+def test_accept_bills_money_by_price(store: Store):
     store.accept(acceptance("T00002", due_ats=[0.0]), chargetype=1)
     assert store.account("T00002").money_micros == 58000 - 29000
 
 
-def test_accept_returns_what_build_made(store: SqliteStore):
+def test_accept_returns_what_build_made(store: Store):
     msgid, custid = store.accept(acceptance(custid="order-9"), chargetype=0)
     assert (msgid, custid) == (ids.compose(PREFIX, 1), "order-9")
 
 
-def test_accept_reserves_consecutive_counters(store: SqliteStore):
+def test_accept_reserves_consecutive_counters(store: Store):
     """§3.3 msgid + position - 1: one counter value per mobile, batches back to back."""
     seen: list[int] = []
     store.accept(acceptance(due_ats=[0.0] * 3, seen=seen), chargetype=0)
@@ -169,7 +186,7 @@ def test_accept_reserves_consecutive_counters(store: SqliteStore):
     assert store.reserve_ids(1) == 6
 
 
-def test_accept_stores_messages_and_reports(store: SqliteStore):
+def test_accept_stores_messages_and_reports(store: Store):
     msgid, _ = store.accept(acceptance(due_ats=[0.0, 0.0]), chargetype=0)
     messages = store.messages("T00001")
     assert sorted(m["msgid"] for m in messages) == [msgid, msgid + 1]
@@ -177,7 +194,7 @@ def test_accept_stores_messages_and_reports(store: SqliteStore):
     assert len(store.reports("T00001")) == 2
 
 
-def test_arrears_write_nothing(store: SqliteStore):
+def test_arrears_write_nothing(store: Store):
     """§4 -100003 用户欠费: the balance, the counter and the tables stay as they were."""
     seen: list[int] = []
     with pytest.raises(Arrears):
@@ -189,21 +206,21 @@ def test_arrears_write_nothing(store: SqliteStore):
     assert store.reserve_ids(1) == 1  # the counter did not move
 
 
-def test_arrears_by_money_write_nothing(store: SqliteStore):
+def test_arrears_by_money_write_nothing(store: Store):
     with pytest.raises(Arrears):
         store.accept(acceptance("T00002", due_ats=[0.0] * 3), chargetype=1)
     assert store.account("T00002").money_micros == 58000
     assert store.reserve_ids(1) == 1
 
 
-def test_exact_balance_is_enough(store: SqliteStore):
+def test_exact_balance_is_enough(store: Store):
     store.accept(acceptance(due_ats=[0.0] * 10), chargetype=0)
     assert store.account("T00001").balance == 0
     with pytest.raises(Arrears):
         store.accept(acceptance(due_ats=[0.0]), chargetype=0)
 
 
-def test_accept_for_an_unknown_account_raises(store: SqliteStore):
+def test_accept_for_an_unknown_account_raises(store: Store):
     with pytest.raises(UnknownAccount):
         store.accept(acceptance("NOBODY"), chargetype=0)
 
@@ -211,13 +228,13 @@ def test_accept_for_an_unknown_account_raises(store: SqliteStore):
 # ---------------------------------------------------------------- take_reports (§2.5)
 
 
-def test_take_reports_hands_out_due_reports_oldest_due_first(store: SqliteStore):
+def test_take_reports_hands_out_due_reports_oldest_due_first(store: Store):
     msgid, _ = store.accept(acceptance(due_ats=[10.0, 5.0, 20.0]), chargetype=0)
     taken = store.take_reports("T00001", now=15.0, limit=500)
     assert [r["msgid"] for r in taken] == [msgid + 1, msgid]
 
 
-def test_take_reports_hands_each_report_out_once(store: SqliteStore):
+def test_take_reports_hands_each_report_out_once(store: Store):
     store.accept(acceptance(due_ats=[1.0, 2.0]), chargetype=0)
     assert len(store.take_reports("T00001", now=5.0, limit=500)) == 2
     assert store.take_reports("T00001", now=5.0, limit=500) == []
@@ -225,7 +242,7 @@ def test_take_reports_hands_each_report_out_once(store: SqliteStore):
 
 
 def test_take_reports_skips_reports_a_push_has_claimed_until_the_claim_lapses(
-    store: SqliteStore,
+    store: Store,
 ):
     msgid, _ = store.accept(acceptance(due_ats=[1.0, 2.0]), chargetype=0)
     claimed = store.pending_push("T00001", "rpt", now=5.0, limit=1, claim_for=10.0)
@@ -234,14 +251,16 @@ def test_take_reports_skips_reports_a_push_has_claimed_until_the_claim_lapses(
     assert [r["msgid"] for r in store.take_reports("T00001", now=15.0, limit=500)] == [msgid]
 
 
-def test_released_claims_can_be_pulled_at_once(store: SqliteStore):
+def test_released_claims_can_be_pulled_at_once(store: Store):
     msgid, _ = store.accept(acceptance(due_ats=[1.0]), chargetype=0)
     store.pending_push("T00001", "rpt", now=5.0, limit=1, claim_for=10.0)
     store.release_claims("rpt", [msgid])
     assert [r["msgid"] for r in store.take_reports("T00001", now=5.0, limit=500)] == [msgid]
 
 
-def test_a_store_file_without_the_claim_column_is_upgraded(db: Path, store: SqliteStore):
+def test_a_store_file_without_the_claim_column_is_upgraded(db: Path):
+    store = SqliteStore(str(db))
+    store.ensure_accounts([AccountConfig(userid="T00001", balance=10)])
     store.accept(acceptance(due_ats=[1.0]), chargetype=0)
     store.close()
     with sqlite3.connect(db) as conn:
@@ -252,14 +271,14 @@ def test_a_store_file_without_the_claim_column_is_upgraded(db: Path, store: Sqli
     reopened.close()
 
 
-def test_take_reports_waits_for_due_at(store: SqliteStore):
+def test_take_reports_waits_for_due_at(store: Store):
     msgid, _ = store.accept(acceptance(due_ats=[10.0, 20.0]), chargetype=0)
     assert store.take_reports("T00001", now=9.999, limit=500) == []
     assert [r["msgid"] for r in store.take_reports("T00001", now=10.0, limit=500)] == [msgid]
     assert [r["msgid"] for r in store.take_reports("T00001", now=25.0, limit=500)] == [msgid + 1]
 
 
-def test_take_reports_respects_the_limit(store: SqliteStore):
+def test_take_reports_respects_the_limit(store: Store):
     msgid, _ = store.accept(acceptance(due_ats=[3.0, 1.0, 2.0]), chargetype=0)
     first = store.take_reports("T00001", now=5.0, limit=2)
     second = store.take_reports("T00001", now=5.0, limit=2)
@@ -267,13 +286,13 @@ def test_take_reports_respects_the_limit(store: SqliteStore):
     assert [r["msgid"] for r in second] == [msgid]
 
 
-def test_take_reports_is_per_account(store: SqliteStore):
+def test_take_reports_is_per_account(store: Store):
     store.accept(acceptance("T00002", due_ats=[0.0]), chargetype=1)
     assert store.take_reports("T00001", now=5.0, limit=500) == []
     assert len(store.take_reports("T00002", now=5.0, limit=500)) == 1
 
 
-def test_reports_carry_the_fields_of_table_5_3(store: SqliteStore):
+def test_reports_carry_the_fields_of_table_5_3(store: Store):
     msgid, _ = store.accept(acceptance(custid="c-1"), chargetype=0)
     (report,) = store.take_reports("T00001", now=1.0, limit=1)
     assert list(report) == [
@@ -295,7 +314,7 @@ def test_reports_carry_the_fields_of_table_5_3(store: SqliteStore):
     assert (report["custid"], report["pknum"], report["pktotal"]) == ("c-1", 1, 1)
 
 
-def test_taken_reports_are_marked_taken(store: SqliteStore):
+def test_taken_reports_are_marked_taken(store: Store):
     store.accept(acceptance(due_ats=[0.0, 50.0]), chargetype=0)
     store.take_reports("T00001", now=1.0, limit=500)
     assert len(store.reports("T00001", state="taken")) == 1
@@ -305,12 +324,12 @@ def test_taken_reports_are_marked_taken(store: SqliteStore):
 # ---------------------------------------------------------------- durability
 
 
-def test_data_survives_closing_and_reopening(db: Path, store: SqliteStore):
+def test_data_survives_closing_and_reopening(reopen: Callable[[], Store], store: Store):
     msgid, _ = store.accept(acceptance(due_ats=[1.0, 2.0]), chargetype=0)
     store.take_reports("T00001", now=1.5, limit=500)
     store.close()
 
-    reopened = SqliteStore(str(db))
+    reopened = reopen()
     try:
         assert reopened.account("T00001").balance == 8
         assert reopened.account("T00002").money_micros == 58000
@@ -322,10 +341,12 @@ def test_data_survives_closing_and_reopening(db: Path, store: SqliteStore):
         reopened.close()
 
 
-def test_reopening_keeps_balances_when_accounts_are_ensured_again(db: Path, store: SqliteStore):
+def test_reopening_keeps_balances_when_accounts_are_ensured_again(
+    reopen: Callable[[], Store], store: Store
+):
     store.accept(acceptance(due_ats=[0.0] * 4), chargetype=0)
     store.close()
-    reopened = SqliteStore(str(db))
+    reopened = reopen()
     try:
         reopened.ensure_accounts([AccountConfig(userid="T00001", balance=10)])
         assert reopened.account("T00001").balance == 6
@@ -336,12 +357,12 @@ def test_reopening_keeps_balances_when_accounts_are_ensured_again(db: Path, stor
 # ---------------------------------------------------------------- reserve_ids
 
 
-def test_reserve_ids_returns_the_first_of_a_block(store: SqliteStore):
+def test_reserve_ids_returns_the_first_of_a_block(store: Store):
     assert store.reserve_ids(5) == 1
     assert store.reserve_ids(1) == 6
 
 
-def test_reserve_ids_is_unique_across_threads(store: SqliteStore):
+def test_reserve_ids_is_unique_across_threads(store: Store):
     threads_n, per_thread = 8, 200
     results: list[list[int]] = [[] for _ in range(threads_n)]
     errors: list[BaseException] = []
@@ -368,3 +389,194 @@ def test_reserve_ids_is_unique_across_threads(store: SqliteStore):
     assert len(got) == threads_n * per_thread
     assert len(set(got)) == len(got)
     assert set(got) == set(range(1, threads_n * per_thread + 1))
+
+
+def test_the_row_layouts_are_the_sqlite_tables(db: Path):
+    """MESSAGE_COLUMNS / REPORT_COLUMNS (what the Redis store names the rows by) are the
+    columns of the SQLite tables, in order."""
+    SqliteStore(str(db)).close()
+    with sqlite3.connect(db) as conn:
+        columns = {
+            table: tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+            for table in ("messages", "reports")
+        }
+    assert columns["messages"] == MESSAGE_COLUMNS
+    assert columns["reports"][: len(REPORT_COLUMNS)] == REPORT_COLUMNS
+
+
+# ---------------------------------------------------------------- the rest of the interface
+
+
+def mo(msgid: int, mobile: str = "13800138000", text: str = "TD") -> dict:
+    return {
+        "msgid": msgid,
+        "mobile": mobile,
+        "spno": "10690012122",
+        "exno": "",
+        "rtime": STIME,
+        "text": text,
+    }
+
+
+def test_take_reports_twice_hands_each_report_out_a_second_time_then_never(store: Store):
+    """The defect mode duplicate-reports: pending → taken_once → taken, oldest due first."""
+    msgid, _ = store.accept(acceptance(due_ats=[1.0, 2.0]), chargetype=0)
+    first = store.take_reports("T00001", now=5.0, limit=500, twice=True)
+    second = store.take_reports("T00001", now=5.0, limit=500, twice=True)
+    assert [r["msgid"] for r in first] == [r["msgid"] for r in second] == [msgid, msgid + 1]
+    assert store.take_reports("T00001", now=5.0, limit=500, twice=True) == []
+
+
+def test_mos_are_handed_out_in_arrival_order_once_and_listed_newest_first(store: Store):
+    first = store.reserve_ids(2)
+    store.add_mo("T00001", mo(first, text="一"))
+    store.add_mo("T00001", mo(first + 1, mobile="13900139000", text="二"))
+    assert store.pending_count("T00001", "mo") == 2
+    taken = store.take_mos("T00001", now=1e10, limit=1)
+    assert [(m["msgid"], m["text"]) for m in taken] == [(first, "一")]
+    assert [m["msgid"] for m in store.list_mos("T00001")] == [first + 1, first]
+    assert [m["msgid"] for m in store.list_mos("T00001", state="pending")] == [first + 1]
+    assert [m["msgid"] for m in store.list_mos("T00001", mobile="13900139000")] == [first + 1]
+    assert store.list_mos("T00002") == []
+    assert len(store.take_mos("T00001", now=1e10, limit=10)) == 1
+    assert store.take_mos("T00001", now=1e10, limit=10) == []
+
+
+def test_messages_are_found_by_mobile_custid_and_id_newest_first(store: Store):
+    a, _ = store.accept(acceptance(due_ats=[0.0, 0.0], custid="c-a"), chargetype=0)
+    b, _ = store.accept(acceptance(due_ats=[0.0], custid="c-b"), chargetype=0)
+    assert [m["msgid"] for m in store.messages("T00001")] == [b, a + 1, a]
+    assert [m["msgid"] for m in store.messages("T00001", limit=1)] == [b]
+    assert [m["msgid"] for m in store.messages("T00001", custid="c-a")] == [a + 1, a]
+    assert [m["msgid"] for m in store.messages("T00001", mobile="13800130001")] == [b, a]
+    found = store.messages("T00001", mobile="13800130001", custid="c-a")
+    assert [m["msgid"] for m in found] == [a]
+    (one,) = store.messages("T00001", msgids=(a + 1,))
+    assert (one["endpoint"], one["request_msgid"], one["position"]) == ("batch_send", a, 2)
+    assert [s["msgid"] for s in one["segments"]] == [a + 1]
+    assert store.messages("T00002", msgids=(a,)) == []
+
+
+def test_reschedule_changes_only_reports_not_handed_out(store: Store):
+    msgid, _ = store.accept(acceptance(due_ats=[1.0, 100.0]), chargetype=0)
+    store.take_reports("T00001", now=5.0, limit=500)
+    assert store.reschedule_reports("T00001", msgid, due_at=2.0, rtime=STIME) == 0
+    changed = store.reschedule_reports(
+        "T00001", msgid + 1, due_at=3.0, rtime="2025-08-03 19:30:00", failure=(1, "UNDELIV", "x")
+    )
+    assert changed == 1
+    (report,) = store.take_reports("T00001", now=5.0, limit=500)
+    assert (report["rtime"], report["status"], report["errcode"]) == (
+        "2025-08-03 19:30:00",
+        1,
+        "UNDELIV",
+    )
+
+
+def test_acknowledged_pushes_leave_the_outbox_and_the_attempt_is_logged(store: Store):
+    msgid, _ = store.accept(acceptance(due_ats=[1.0, 2.0]), chargetype=0)
+    assert store.pending_count("T00001", "rpt", now=1.5) == 1
+    assert store.next_due("T00001") == 1.0
+    due = store.pending_push("T00001", "rpt", now=5.0, limit=10)
+    assert [r["msgid"] for r in due] == [msgid, msgid + 1]
+    attempt = {"userid": "T00001", "kind": "rpt", "seqid": 1, "url": "http://r", "count": 1}
+    attempt |= {"first_msgid": msgid, "last_msgid": msgid, "started_at": 5.0}
+    attempt |= {"duration_ms": 1.0, "ok": 1, "http_status": 200, "answer": "{}"}
+    attempt |= {"error": "", "retry_in": None, "note": ""}
+    row_id = store.record_push(attempt, pushed=[msgid], lane=(0, 0.0, ""))
+    assert [r["msgid"] for r in store.pending_push("T00001", "rpt", now=5.0, limit=10)] == [
+        msgid + 1
+    ]
+    assert [r["msgid"] for r in store.reports("T00001", state="pushed")] == [msgid]
+    (logged,) = store.push_attempts("T00001")
+    assert (logged["id"], logged["seqid"]) == (row_id, 1)
+    assert store.push_attempts("T00001", kind="mo") == []
+
+
+def test_seqid_grows_by_one_per_push_and_survives_a_reset(store: Store):
+    assert store.next_seqid("T00001", "rpt", advance=False) == 1
+    assert store.next_seqid("T00001", "rpt", advance=False) == 1
+    assert [store.next_seqid("T00001", "rpt") for _ in range(2)] == [2, 3]
+    assert store.next_seqid("T00001", "mo") == 1
+    store.push_lane_done("T00001", "rpt", failures=2, next_at=9.0, error="refused")
+    lane = store.push_lane("T00001", "rpt")
+    assert (lane["seqid"], lane["failures"], lane["next_at"], lane["last_error"]) == (
+        3,
+        2,
+        9.0,
+        "refused",
+    )
+    store.reset("T00001", AccountConfig(userid="T00001", balance=10))
+    assert (
+        store.push_lane("T00001", "rpt")["seqid"],
+        store.push_lane("T00001", "rpt")["failures"],
+    ) == (3, 0)
+
+
+def test_reset_forgets_what_an_account_sent_and_restores_its_balance(store: Store):
+    store.accept(acceptance(due_ats=[1.0, 2.0]), chargetype=0)
+    store.add_mo("T00001", mo(store.reserve_ids(1)))
+    store.record_auth_failure("T00001", at=100.0)
+    store.accept(acceptance("T00002", due_ats=[1.0]), chargetype=1)
+    store.reset("T00001", AccountConfig(userid="T00001", balance=10))
+    assert store.account("T00001").balance == 10
+    assert store.messages("T00001") == [] and store.reports("T00001") == []
+    assert store.list_mos("T00001") == [] and store.auth_failures_since("T00001", 0.0) == 0
+    assert len(store.messages("T00002")) == 1  # other accounts keep theirs
+
+
+def test_auth_failures_are_counted_in_a_window_and_old_ones_forgotten(store: Store):
+    for at in (100.0, 200.0, 300.0):
+        store.record_auth_failure("T00001", at=at, keep=150.0)
+    assert store.auth_failures_since("T00001", 200.0) == 2
+    assert store.auth_failures_since("T00001", 0.0) == 2  # 100 fell out of the window
+    assert store.auth_failures_since("T00002", 0.0) == 0
+
+
+def test_a_fault_rule_fires_as_often_as_it_may(store: Store):
+    limited = store.add_fault({"endpoint": "get_rpt", "result": -100999}, remaining=2)
+    endless = store.add_fault({"endpoint": "*", "result": -100999}, remaining=None)
+    assert [store.consume_fault(limited) for _ in range(3)] == [True, True, False]
+    assert all(store.consume_fault(endless) for _ in range(3))
+    assert [f["id"] for f in store.faults(active_only=True)] == [endless]
+    spent = store.faults()[0]
+    assert (spent["remaining"], spent["hits"], spent["rule"]["endpoint"]) == (0, 2, "get_rpt")
+    assert store.delete_faults(limited) == 1
+    assert store.delete_faults() == 1
+    assert store.faults() == []
+
+
+def test_a_lease_has_one_holder_until_it_expires_or_is_released(store: Store):
+    never_dead = lambda holder: False  # noqa: E731
+    assert store.acquire_lease("pusher", "a", ttl=10.0, now=0.0, holder_dead=never_dead)
+    assert not store.acquire_lease("pusher", "b", ttl=10.0, now=5.0, holder_dead=never_dead)
+    assert store.acquire_lease("pusher", "a", ttl=10.0, now=5.0, holder_dead=never_dead)
+    assert store.acquire_lease("pusher", "b", ttl=10.0, now=16.0, holder_dead=never_dead)
+    assert store.acquire_lease("pusher", "c", ttl=10.0, now=17.0, holder_dead=lambda h: h == "b")
+    store.release_lease("pusher", "b")  # not b's any more: nothing happens
+    assert store.lease("pusher")["holder"] == "c"
+    store.release_lease("pusher", "c")
+    assert store.lease("pusher") is None
+
+
+def test_control_state_is_merged_or_replaced(store: Store):
+    store.put_control({"defects": ["x"], "clock_offset": 1.5})
+    store.put_control({"clock_offset": 2.0})
+    assert store.control() == {"defects": ["x"], "clock_offset": 2.0}
+    store.put_control({"magic": {"13912345678": {"status": 1}}}, replace=True)
+    assert store.control() == {"magic": {"13912345678": {"status": 1}}}
+
+
+def test_accounts_are_put_topped_up_set_and_deleted(store: Store):
+    store.put_account(AccountConfig(userid="T00009", balance=5))
+    assert store.top_up("T00009", count=3).balance == 8
+    assert store.set_balance("T00009", count=1, micros=7).money_micros == 7
+    store.put_account(AccountConfig(userid="T00009", balance=50, signature="【改】"))
+    assert store.account("T00009").balance == 1  # a config change keeps the balance
+    store.put_account(AccountConfig(userid="T00009", balance=50), reset_balance=True)
+    assert store.account("T00009").balance == 50
+    assert store.delete_account("T00009") and not store.delete_account("T00009")
+    with pytest.raises(UnknownAccount):
+        store.top_up("T00009", count=1)
+    with pytest.raises(UnknownAccount):
+        store.set_balance("T00009", count=1, micros=None)

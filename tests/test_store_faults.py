@@ -1,9 +1,11 @@
-"""A locked or full SQLite file (issue 8, faults): every request it touches answers
--100999 in the endpoint's shape (§4 平台数据库内部错误); once the fault clears the mock
-works again without a restart, and nothing it acknowledged is lost."""
+"""A locked or full SQLite file, a Redis server restarted, killed or out of memory
+(issue 8, faults): every request it touches answers -100999 in the endpoint's shape
+(§4 平台数据库内部错误); once the fault clears the mock works again without a restart,
+and nothing it acknowledged is lost."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 
 from mockcarrier import Settings, create_app
 from mockcarrier.config import AccountConfig
-from mockcarrier.store import SqliteStore
+from mockcarrier.launch import RedisServer, launch_redis
+from mockcarrier.store import SqliteStore, Store, open_store
 from smsapi.answers import failure_answer
 from smsapi.auth import china_now, digest, format_timestamp
 from smsapi.codec import Format, encode_request, parse_answer
@@ -29,7 +33,7 @@ USER, PASSWORD = "FAULT1", "fault-pass"
 @dataclass
 class Mock:
     client: FlaskClient
-    store: SqliteStore
+    store: Store
     db: Path
 
     def call(self, endpoint: str, fmt: Format = Format.JSON, **fields: Any) -> dict[str, Any]:
@@ -50,15 +54,32 @@ class Mock:
         return got
 
 
+ACCOUNT = AccountConfig(userid=USER, password=PASSWORD, signature="", delivery_profile="instant")
+
+
 @pytest.fixture
 def mock(tmp_path: Path) -> Iterator[Mock]:
     db = tmp_path / "faults.db"
-    account = AccountConfig(
-        userid=USER, password=PASSWORD, signature="", delivery_profile="instant"
-    )
     store = SqliteStore(str(db), busy_timeout=0.1)  # a short wait keeps the test fast
-    app = create_app(Settings(db=str(db), accounts=[account]), store=store)
+    app = create_app(Settings(db=str(db), accounts=[ACCOUNT]), store=store)
     yield Mock(app.test_client(), store, db)
+    store.close()
+
+
+@pytest.fixture
+def redis_of_its_own(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server this test may stop and start (not the session's shared one)."""
+    server = launch_redis(tmp_path / "redis")
+    yield server
+    server.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def redis_mock(tmp_path: Path, redis_of_its_own: RedisServer) -> Iterator[Mock]:
+    settings = Settings(store=redis_of_its_own.url, accounts=[ACCOUNT])
+    store = open_store(settings)
+    app = create_app(settings, store=store)
+    yield Mock(app.test_client(), store, tmp_path)
     store.close()
 
 
@@ -122,3 +143,50 @@ def test_a_full_disk_answers_minus_100999_then_recovers(mock: Mock) -> None:
     got = mock.drain()
     assert len(got) == len(set(got))
     assert set(got) == acked | ids_of(last, 1)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["restart", "kill-9"])
+def test_a_redis_restart_answers_minus_100999_then_recovers_losing_nothing(
+    redis_mock: Mock, redis_of_its_own: RedisServer, sig: int
+) -> None:
+    """appendfsync always: what was acknowledged is on disk even after kill -9."""
+    before = redis_mock.batch("13912000001", "13912000002", "13912000003")
+    assert before["result"] == 0
+    balance = redis_mock.call("get_balance")["balance"]
+    redis_of_its_own.stop(sig)
+    for endpoint, fields in [*WRITERS, ("get_balance", {})]:
+        for fmt in Format:
+            answer = redis_mock.call(endpoint, fmt, **fields)
+            assert answer == failure_answer(endpoint, Result.INTERNAL_ERROR), (endpoint, fmt)
+    redis_of_its_own.start()  # same port, same files; the mock is not restarted
+    after = redis_mock.batch("13912000004")
+    assert after["result"] == 0
+    assert sorted(redis_mock.drain()) == sorted(ids_of(before, 3) | ids_of(after, 1))
+    assert redis_mock.call("get_balance")["balance"] == balance - 1
+
+
+def test_a_full_redis_answers_minus_100999_then_recovers(
+    redis_mock: Mock, redis_of_its_own: RedisServer
+) -> None:
+    """Out of memory (maxmemory, noeviction) is Redis' full disk: writes are refused."""
+    first = redis_mock.batch("13912000001", "13912000002")
+    assert first["result"] == 0
+    admin = redis.Redis(port=redis_of_its_own.port)
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", 1)  # below what is used: every write is refused
+    try:
+        for endpoint, fields in WRITERS:
+            answer = redis_mock.call(endpoint, **fields)
+            if endpoint == "get_mo":  # no MO waits: it writes nothing, so it answers
+                assert answer == {"result": 0, "mos": []}
+                continue
+            assert answer == failure_answer(endpoint, Result.INTERNAL_ERROR), endpoint
+        assert redis_mock.call("get_balance")["result"] == 0  # reads still work
+    finally:
+        admin.config_set("maxmemory", 0)  # memory freed
+        admin.close()
+    last = redis_mock.batch("13912998001")
+    assert last["result"] == 0
+    got = redis_mock.drain()
+    assert len(got) == len(set(got))
+    assert set(got) == ids_of(first, 2) | ids_of(last, 1)

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from mockcarrier import Settings, create_app
+from mockcarrier.views import header_text
 from smsapi.auth import china_now, digest, format_timestamp
 
 
@@ -47,3 +48,8 @@ def test_store_failure_on_pull_keeps_the_pull_shape(tmp_path: Path) -> None:
         "/sms/v2/std/get_mo", data=signed(), content_type="application/json"
     )
     assert answer.get_json() == {"result": -100999, "mos": ""}
+
+
+def test_the_reason_header_is_one_printable_ascii_line() -> None:
+    """A reason may quote the request's bytes (newlines, CJK): the header must stay valid."""
+    assert header_text("bad custid 'a\r\nb\x7f' 测试") == "bad custid 'a??b?' ??"

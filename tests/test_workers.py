@@ -25,8 +25,15 @@ from .helpers import LOAD_USER, Load
 
 
 @pytest.fixture(scope="module")
-def many(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = start_server(tmp_path_factory.mktemp("workers"), "--workers", "3", "--threads", "3")
+def many(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
+    served = start_server(
+        tmp_path_factory.mktemp("workers"),
+        "--workers",
+        "3",
+        "--threads",
+        "3",
+        store=module_store_url,
+    )
     yield served
     served.stop()
 

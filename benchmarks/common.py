@@ -64,6 +64,7 @@ class Process:
     url: str
     popen: subprocess.Popen
     workdir: Path
+    redis_pid: int | None = None  # the redis-server of a mock on the Redis store
 
     def pids(self) -> list[int]:
         """The master and its workers."""
@@ -75,15 +76,28 @@ class Process:
 
     def rss_mb(self) -> float:
         """Resident memory of the master and its workers, in MB."""
-        total = 0
-        for pid in self.pids():
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue
-            match = re.search(r"VmRSS:\s+(\d+) kB", status)
-            total += int(match.group(1)) if match else 0
-        return total / 1024
+        return _rss_mb(self.pids())
+
+    def store_rss_mb(self) -> float:
+        """Resident memory of the redis-server (0 on the SQLite store), in MB."""
+        return _rss_mb([self.redis_pid]) if self.redis_pid else 0.0
+
+    def store_disk_mb(self) -> float:
+        """The store's files: bench.db* (SQLite) or the append-only files (Redis)."""
+        files = [*self.workdir.glob("bench.db*"), *self.workdir.glob("redis/**/*")]
+        return sum(f.stat().st_size for f in files if f.is_file()) / 2**20
+
+
+def _rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total += int(match.group(1)) if match else 0
+    return total / 1024
 
 
 @contextmanager
@@ -109,7 +123,8 @@ def serving(
             bare = (sys.executable, "-m", "benchmarks.bare_app")
             launched = launch(common, log, command=bare, probe="/", ready=lambda _: True, cwd=ROOT)
         with launched:
-            yield Process(launched.url, launched.process, workdir)
+            redis_pid = redis.process.pid if redis is not None and redis.process else None
+            yield Process(launched.url, launched.process, workdir, redis_pid)
     finally:
         if redis is not None:
             redis.stop()

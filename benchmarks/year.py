@@ -15,15 +15,15 @@ import resource
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from smsapi import Client
 from smsapi.errors import SmsApiError
 from smsapi.msgid import SEGMENT_STRIDE, segment_msgid, wrap_int64
 
-from .common import machine, serving, verdict
+from .common import machine, serving, store_argument, verdict
 
 TARGET_S = 15 * 60
+YEAR_MESSAGES = 15_000_000  # issue 8: "15 000 000 messages sent"
 BATCH = 1000
 SHORT = "您的ETC已充值100元"
 LONG = "通行费扣款通知：" * 12  # 2 segments
@@ -142,7 +142,7 @@ def poller(client: Client, ledger: Ledger, stop: threading.Event) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=15_000_000)
+    parser.add_argument("--messages", type=int, default=YEAR_MESSAGES)
     parser.add_argument(
         "--single-share", type=float, default=0.01, help="share of messages sent by single_send"
     )
@@ -151,13 +151,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--time-scale", default="1000", help="delivery latencies run faster")
+    store_argument(parser)
     args = parser.parse_args()
     ledger = Ledger()
     budget = [args.messages, 0, args.messages]  # left to send, sent by singles, total
     lock, stop = threading.Lock(), threading.Event()
     samples: list[tuple[float, float, int]] = []  # (elapsed, mock RSS MB, matched)
-    with serving("mock", args.workers, args.threads, "--time-scale", args.time_scale) as mock:
-        db = mock.workdir / "bench.db"
+    extra = ("--time-scale", args.time_scale)
+    with serving("mock", args.workers, args.threads, *extra, store=args.store) as mock:
         make = lambda: Client(mock.url, "YEAR01", "year-pass")  # noqa: E731
         started = time.perf_counter()
         senders = [
@@ -198,7 +199,7 @@ def main() -> None:
                 )
         wall = time.perf_counter() - started
         stop.set()
-        db_mb = sum(f.stat().st_size for f in Path(db).parent.glob("bench.db*")) / 2**20
+        store_mb, store_rss = mock.store_disk_mb(), mock.store_rss_mb()
     driver_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak = max(s[1] for s in samples)
     quarters = [
@@ -207,7 +208,8 @@ def main() -> None:
     first_minute = [s for s in samples if s[0] <= 60]
     print(f"a year in compressed time — {machine()}")
     print(
-        f"gunicorn {args.workers} workers x {args.threads} threads; {args.senders} senders, "
+        f"{args.store} store, gunicorn {args.workers} workers x {args.threads} threads; "
+        f"{args.senders} senders, "
         f"{args.pollers} pollers; singles {args.single_share:.0%} of messages; "
         f"time scale {args.time_scale}"
     )
@@ -218,9 +220,11 @@ def main() -> None:
     )
     for error in ledger.errors:
         print(f"  {error}")
+    year = wall * YEAR_MESSAGES / max(ledger.messages_sent, 1)  # the target is for a year
+    projected = "" if args.messages == YEAR_MESSAGES else f", projected to a year {year:.0f} s"
     print(
-        f"wall time {wall:.0f} s ({ledger.messages_sent / wall:.0f} messages/s); "
-        f"target ≤ {TARGET_S} s: {verdict(-wall, -TARGET_S)}"
+        f"wall time {wall:.0f} s ({ledger.messages_sent / wall:.0f} messages/s){projected}; "
+        f"target ≤ {TARGET_S} s for {YEAR_MESSAGES:,} messages: {verdict(-year, -TARGET_S)}"
     )
     if first_minute and first_minute[-1][2]:
         rate = first_minute[-1][2] / first_minute[-1][0]
@@ -232,7 +236,8 @@ def main() -> None:
     print(
         f"mock RSS peak {peak:.0f} MB; at 25/50/75/100 % of the run "
         f"{' / '.join(f'{q:.0f}' for q in quarters)} MB; driver peak {driver_mb:.0f} MB; "
-        f"store on disk {db_mb:.0f} MB"
+        f"store on disk {store_mb:.0f} MB"
+        + (f"; redis-server RSS at the end {store_rss:.0f} MB" if args.store == "redis" else "")
     )
 
 

@@ -283,14 +283,21 @@ class RedisStore:
         """The URL without its password, and whether Redis syncs every write."""
         text = redacted_url(self.url)
         try:
-            conf = self._r.config_get("append*")
+            conf = self._r.config_get("append*") | self._r.config_get("maxmemory-policy")
         except redis.RedisError:  # CONFIG may be renamed or refused: say nothing
             return text
+        warnings = []
         if conf.get("appendonly") != "yes" or conf.get("appendfsync") != "always":
-            return (
-                f"{text} (WARNING: appendonly {conf.get('appendonly')}, appendfsync "
-                f"{conf.get('appendfsync')}: a Redis crash can lose acknowledged sends)"
+            warnings.append(
+                f"appendonly {conf.get('appendonly')}, appendfsync {conf.get('appendfsync')}: "
+                "a Redis crash can lose acknowledged sends"
             )
+        if conf.get("maxmemory-policy", "noeviction") != "noeviction":
+            warnings.append(
+                f"maxmemory-policy {conf['maxmemory-policy']}: Redis may evict stored reports"
+            )
+        if warnings:
+            return f"{text} (WARNING: {'; '.join(warnings)})"
         return f"{text} (appendfsync always)"
 
     def close(self) -> None:
@@ -466,7 +473,8 @@ class RedisStore:
             keys = [self._k("mos", userid, "pending")] * 2 + [""]
             upto, itemkey = "+inf", self._k("mo", "")
         args = [itemkey, repr(now), upto, limit, mode, repr(claim_until), "1" if twice else "0"]
-        return [json.loads(data) for data in self._run("take", keys, args)]
+        # an item whose hash a reset removed meanwhile comes back empty: skip it
+        return [json.loads(data) for data in self._run("take", keys, args) if data]
 
     def take_reports(
         self, userid: str, now: float, limit: int, twice: bool = False

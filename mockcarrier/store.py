@@ -155,6 +155,7 @@ class SqliteStore:
         self._local = threading.local()
         self._writer = threading.Lock()
         self._lock_fd: int | None = None
+        self._lock_pid = 0
         try:
             self._conn().executescript(SCHEMA)
             self._add_missing_columns()
@@ -196,26 +197,36 @@ class SqliteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        # Writers queue on a thread lock, then on an fcntl lock beside the file (the
+        # Writers queue on a thread lock, then on a flock() of a file beside the store (the
         # kernel frees it when a process dies): both wake the next writer at once, where
         # SQLite's busy handler polls with sleeps of up to 100 ms. Other programs that
         # open the file still meet busy_timeout.
+        # flock, not an fcntl record lock: the kernel's deadlock check for record locks
+        # counts processes, not threads, so a thread waiting here while another thread
+        # of its process waits on the limiter's record lock (limits.py) was refused with
+        # EDEADLK: -100999 under load with --workers (tests/test_store_locks.py).
         if not self._writer.acquire(timeout=self.busy_timeout):
             raise StoreError("database is locked (another writer of this process)")
         try:
             try:
-                if self._lock_fd is None:
-                    self._lock_fd = os.open(f"{self.path}-writer", os.O_RDWR | os.O_CREAT, 0o644)
-                fcntl.lockf(self._lock_fd, fcntl.LOCK_EX)
+                fcntl.flock(self._writer_fd(), fcntl.LOCK_EX)
             except OSError as exc:
                 raise StoreError(f"cannot lock {self.path}-writer: {exc}") from exc
             try:
                 with self._transaction() as conn:
                     yield conn
             finally:
-                fcntl.lockf(self._lock_fd, fcntl.LOCK_UN)
+                fcntl.flock(self._writer_fd(), fcntl.LOCK_UN)
         finally:
             self._writer.release()
+
+    def _writer_fd(self) -> int:
+        """This process's own descriptor of the writer lock file: a descriptor inherited
+        across fork() shares its flock with the parent, so a child opens its own."""
+        if self._lock_fd is None or self._lock_pid != os.getpid():
+            self._lock_fd = os.open(f"{self.path}-writer", os.O_RDWR | os.O_CREAT, 0o644)
+            self._lock_pid = os.getpid()
+        return self._lock_fd
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

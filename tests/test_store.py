@@ -10,9 +10,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from mockcarrier import ids
 from mockcarrier.config import AccountConfig, Settings
+from mockcarrier.launch import launch_redis
+from mockcarrier.redis_store import RedisStore
 from mockcarrier.store import (
     MESSAGE_COLUMNS,
     REPORT_COLUMNS,
@@ -580,3 +583,19 @@ def test_accounts_are_put_topped_up_set_and_deleted(store: Store):
         store.top_up("T00009", count=1)
     with pytest.raises(UnknownAccount):
         store.set_balance("T00009", count=1, micros=None)
+
+
+def test_the_redis_store_warns_when_redis_could_lose_what_it_acknowledged(tmp_path: Path):
+    server = launch_redis(tmp_path / "redis")  # its own: the test changes its settings
+    admin = redis.Redis(port=server.port)
+    try:
+        store = RedisStore(server.url)
+        assert store.describe().endswith("(appendfsync always)")
+        admin.config_set("appendfsync", "everysec")
+        admin.config_set("maxmemory-policy", "allkeys-lru")
+        warning = store.describe()
+        assert "appendfsync everysec" in warning and "allkeys-lru" in warning
+        store.close()
+    finally:
+        admin.close()
+        server.stop()

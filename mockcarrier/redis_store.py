@@ -94,7 +94,7 @@ local pending = P .. ':rpts:' .. u .. ':pending'
 while i <= #ARGV do
   local member, due = ARGV[i], ARGV[i + 1]
   redis.call('HSET', P .. ':rpt:' .. member, 'data', ARGV[i + 2], 'message', ARGV[i + 3],
-    'due_at', due, 'state', 'pending', 'taken_at', '', 'claimed_until', '0')
+    'due_at', due, 'state', 'pending', 'taken_at', '', 'claimed_until', '0', 'userid', u)
   redis.call('ZADD', pending, due, member)
   i = i + 4
 end
@@ -155,13 +155,15 @@ end
 return out
 """
 
-# A push was acknowledged: its items still pending become pushed. KEYS pending queue,
-# pushed queue ('' for MOs); ARGV item key prefix, now, members...
+# A push was acknowledged: its items still pending become pushed (the account's own).
+# KEYS pending queue, pushed queue ('' for MOs); ARGV item key prefix, now, userid,
+# members...
 _MARK_PUSHED = """
 local n = 0
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local key = ARGV[1] .. ARGV[i]
-  if redis.call('HGET', key, 'state') == 'pending' then
+  local state, owner = unpack(redis.call('HMGET', key, 'state', 'userid'))
+  if state == 'pending' and owner == ARGV[3] then
     redis.call('HSET', key, 'state', 'pushed', 'taken_at', ARGV[2])
     local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
     redis.call('ZREM', KEYS[1], ARGV[i])
@@ -520,6 +522,8 @@ class RedisStore:
         msgids: tuple[int, ...] = (),
         limit: int = 100,
     ) -> list[dict[str, Any]]:
+        if limit <= 0:
+            return []
         if msgids:
             candidates = sorted(set(msgids), reverse=True)
         else:
@@ -529,7 +533,7 @@ class RedisStore:
             elif custid:
                 index = self._k("msgs", userid, "custid", custid)
             # a custid filter on the mobile index reads further than limit
-            depth = -1 if mobile and custid else max(limit, 0) - 1
+            depth = -1 if mobile and custid else limit - 1
             candidates = [int(m) for m in self._r.zrevrange(index, 0, depth)]
         rows = self._r.mget([self._k("msg", m) for m in candidates]) if candidates else []
         messages = [json.loads(r) for r in rows if r]
@@ -539,7 +543,7 @@ class RedisStore:
             if m["userid"] == userid
             and (not mobile or m["mobile"] == mobile)
             and (not custid or m["custid"] == custid)
-        ][: max(limit, 0)]
+        ][:limit]
         requests = (
             self._r.mget([self._k("request", m["request_id"]) for m in messages])
             if messages
@@ -857,7 +861,7 @@ class RedisStore:
                 self._run(
                     "mark_pushed",
                     [self._k(queues, userid, "pending"), pushed_queue],
-                    [itemkey, repr(time.time()), *map(member, pushed)],
+                    [itemkey, repr(time.time()), userid, *map(member, pushed)],
                     client=pipe,
                 )
             if lane is not None:

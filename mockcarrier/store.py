@@ -787,8 +787,8 @@ class SqliteStore:
             if pushed:
                 conn.executemany(
                     f"UPDATE {table} SET state = 'pushed', taken_at = ? "
-                    "WHERE msgid = ? AND state = 'pending'",
-                    [(time.time(), m) for m in pushed],
+                    "WHERE msgid = ? AND userid = ? AND state = 'pending'",
+                    [(time.time(), m, userid) for m in pushed],
                 )
             if lane is not None:
                 conn.execute(

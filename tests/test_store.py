@@ -599,3 +599,14 @@ def test_the_redis_store_warns_when_redis_could_lose_what_it_acknowledged(tmp_pa
     finally:
         admin.close()
         server.stop()
+
+
+def test_an_acknowledged_push_marks_only_the_named_accounts_items(store: Store):
+    mine, _ = store.accept(acceptance("T00001", due_ats=[1.0]), chargetype=0)
+    theirs, _ = store.accept(acceptance("T00002", due_ats=[1.0]), chargetype=1)
+    attempt = {"userid": "T00001", "kind": "rpt", "seqid": 1, "url": "http://r", "count": 2}
+    attempt |= {"started_at": 5.0, "duration_ms": 1.0, "ok": 1, "answer": "", "error": ""}
+    attempt |= {"note": ""}
+    store.record_push(attempt, pushed=[mine, theirs])
+    assert [r["msgid"] for r in store.reports("T00001", state="pushed")] == [mine]
+    assert [r["msgid"] for r in store.reports("T00002", state="pending")] == [theirs]

@@ -166,3 +166,20 @@ class Load:
     def segment_count(self) -> int:
         with self._lock:
             return sum(sum(a.pktotals) for a in self.acks)
+
+
+def check_ids_unique_and_reports_once(load: Load, acks: int) -> None:
+    """Run a started load until `acks` sends were acknowledged, then require that no two
+    acknowledged sends share a segment id (§3.3) and that every report of every one was
+    handed out exactly once."""
+    try:
+        load.wait_for_acks(acks)
+        load.stop_sending()
+        expected = load.expected()
+        assert len(expected) == load.segment_count()  # §3.3 no id answered twice
+        load.wait_for_reports(expected)
+    finally:
+        load.stop()
+    assert load.send_failures == 0 and load.refused == []
+    assert load.duplicates() == []
+    assert load.received() == expected

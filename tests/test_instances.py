@@ -18,7 +18,7 @@ import pytest
 from mockcarrier.launch import RedisServer
 
 from .conftest import Served, start_server
-from .helpers import LOAD_USER, Load
+from .helpers import LOAD_USER, Load, check_ids_unique_and_reports_once
 from .receiver import Receiver
 
 
@@ -54,17 +54,7 @@ def test_senders_and_pollers_on_two_instances_see_unique_ids_and_each_report_onc
     instances: list[Served],
 ) -> None:
     load = Load(alternating(instances, *LOAD_USER), senders=4, pollers=2, retsize=40).start()
-    try:
-        load.wait_for_acks(120)
-        load.stop_sending()
-        expected = load.expected()
-        assert len(expected) == load.segment_count()  # §3.3 no id answered twice
-        load.wait_for_reports(expected)
-    finally:
-        load.stop()
-    assert load.send_failures == 0 and load.refused == []
-    assert load.duplicates() == []
-    assert load.received() == expected
+    check_ids_unique_and_reports_once(load, acks=120)
 
 
 def test_one_pusher_for_all_instances_each_report_pushed_once(

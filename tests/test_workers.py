@@ -21,7 +21,7 @@ import requests
 from smsapi.errors import Result, TransportError
 
 from .conftest import Served, start_server
-from .helpers import LOAD_USER, Load
+from .helpers import LOAD_USER, Load, check_ids_unique_and_reports_once
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +42,7 @@ def test_parallel_senders_and_pollers_see_unique_ids_and_each_report_once(
     many: Served,
 ) -> None:
     load = Load(lambda: many.client(*LOAD_USER), senders=6, pollers=3, retsize=40).start()
-    try:
-        load.wait_for_acks(150)
-        load.stop_sending()
-        expected = load.expected()
-        # §3.3: no two acknowledged sends share a segment id
-        assert len(expected) == load.segment_count()
-        load.wait_for_reports(expected)
-    finally:
-        load.stop()
-    assert load.send_failures == 0 and load.refused == []
-    assert load.duplicates() == []
-    assert load.received() == expected
+    check_ids_unique_and_reports_once(load, acks=150)
 
 
 def slow_delay(served: Served, ms: int) -> None:

@@ -77,9 +77,13 @@ class SentMessage:
                 return report_pktotal(report.data)
         return self.expected_pktotal
 
+    def unreported(self) -> list[int]:
+        """The segments (pknum 1..pktotal) no report has come for yet."""
+        return [k for k in range(1, self.pktotal + 1) if not self.reports.get(k)]
+
     @property
     def complete(self) -> bool:
-        return all(self.reports.get(k) for k in range(1, self.pktotal + 1))
+        return not self.unreported()
 
     def all_reports(self) -> list[Report]:
         return [r for k in sorted(self.reports) for r in self.reports[k]]

@@ -165,10 +165,9 @@ def selfcheck(
                 scenarios.append((d["name"], d["name"], push, only))
             for name, defect, push, only in scenarios:
                 admin(url, "PUT", "/defects", json={"enabled": [defect] if defect else []})
-                userid = "PUSH01" if push else "SELF01"
-                mo = {"mobile": TEST_MOBILES[0], "content": "收到，谢谢"}
-                admin(url, "POST", f"/accounts/{userid}/mo", json=mo)
                 config = vendor_config(url, push, listen, callback, folder, only=only)
+                mo = {"mobile": TEST_MOBILES[0], "content": "收到，谢谢"}
+                admin(url, "POST", f"/accounts/{config.userid}/mo", json=mo)
                 started = time.monotonic()
                 run = run_once(config)
                 if name == "clean":  # the push checks on the pushing account

@@ -44,8 +44,7 @@ ROW_RE = re.compile(r"\b([CAFM]\d+)\b")
 
 
 def balance_in(ctx: RunContext, fmt: Format) -> tuple[dict, Exchange]:
-    answer, exchange = ctx.client(fmt).call("get_balance", {})
-    return answer, exchange
+    return ctx.client(fmt).call("get_balance", {})
 
 
 @check(
@@ -164,10 +163,7 @@ def content_types(ctx: RunContext) -> None:
     "the same request in JSON, XML and form gives equivalent answers",
 )
 def equivalent_formats(ctx: RunContext) -> None:
-    answers = {}
-    for fmt in Format:
-        answer, exchange = balance_in(ctx, fmt)
-        answers[fmt.value] = answer
+    answers = {fmt.value: balance_in(ctx, fmt)[0] for fmt in Format}
     reference = answers["json"]
     for name, answer in answers.items():
         if answer != reference:
@@ -185,7 +181,7 @@ def equivalent_formats(ctx: RunContext) -> None:
     "codec",
     Level.MUST,
     "single_send is accepted in each of the three formats, with equivalent answers",
-    cost=lambda cfg: 3,
+    cost=3,
 )
 def send_formats(ctx: RunContext) -> None:
     mobile = ctx.mobiles(1)[0]
@@ -208,7 +204,7 @@ def send_formats(ctx: RunContext) -> None:
     "codec",
     Level.MUST,
     "multi_send in a form request, multimt a percent-encoded JSON array, is accepted",
-    cost=lambda cfg: 2,
+    cost=2,
     interpretations=("C5",),
 )
 def multimt_form(ctx: RunContext) -> None:
@@ -324,7 +320,7 @@ def example_items(endpoint: str, body: bytes, media: str) -> list[Item]:
 
 
 def file_pulled(ctx: RunContext, endpoint: str, answer: dict | None, exchange: Exchange) -> None:
-    """Reports or MOs an example pull took are the run's: keep them."""
+    """Reports or MOs a pull made outside ctx.pull_reports / pull_mos took are the run's."""
     if not answer or answer.get("result") != 0:
         return
     for item in answer.get(ENDPOINTS[endpoint].list_field or "", None) or []:

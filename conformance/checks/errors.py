@@ -5,15 +5,16 @@ from __future__ import annotations
 import secrets
 import string
 
-from smsapi.codec import Format, parse_answer
+from smsapi.codec import Format
 from smsapi.endpoints import ENDPOINTS, SEND_ENDPOINTS
-from smsapi.errors import CodecError, Result, result_text
+from smsapi.errors import Result, result_text
 
 from ..catalogue import Level, check
 from ..context import RunContext
 from ..outcomes import CheckFailed, NotApplicable
 from ..shapes import answer_findings
 from . import judge
+from .codec import try_parse
 
 SEND_FIELDS = {"mobile": "", "content": "%b2%e2%ca%d4%b6%cc%d0%c5"}
 
@@ -82,11 +83,8 @@ def _answers(ctx: RunContext):
     for check_id, endpoint, exchange in list(ctx.exchanges):
         if endpoint not in ENDPOINTS:
             continue
-        try:
-            answer = parse_answer(exchange.answer_body, exchange.answer_headers.get("Content-Type"))
-        except CodecError:
-            continue
-        if "result" in answer:
+        answer = try_parse(exchange)
+        if answer is not None and "result" in answer:
             yield check_id, endpoint, exchange, answer
 
 

@@ -40,10 +40,6 @@ def expect_refusal(
         ctx.warn(f"expected {expected}; got {got}")
 
 
-def short_cost(cfg: VendorConfig) -> int:
-    return 1
-
-
 @check(
     "LIMIT-BATCH-OVER-1000",
     "§2.2.1 §4",
@@ -129,7 +125,7 @@ def content_1000(ctx: RunContext) -> None:
     "limits",
     Level.MUST,
     "an empty content is refused",
-    cost=short_cost,
+    cost=1,
     interpretations=("F7",),
 )
 def content_empty(ctx: RunContext) -> None:
@@ -143,7 +139,7 @@ def content_empty(ctx: RunContext) -> None:
     "limits",
     Level.MUST,
     "svrtype: 10 letters/digits accepted; 11 characters or a non-alphanumeric one → -100252",
-    cost=lambda cfg: 3,
+    cost=3,
     interpretations=("F12",),
 )
 def svrtype(ctx: RunContext) -> None:
@@ -161,7 +157,7 @@ def svrtype(ctx: RunContext) -> None:
     "limits",
     Level.MUST,
     "custid: 64 of [A-Za-z0-9_-] accepted; 65 characters or another character refused",
-    cost=lambda cfg: 3,
+    cost=3,
     interpretations=("F11",),
 )
 def custid_rules(ctx: RunContext) -> None:
@@ -174,7 +170,7 @@ def custid_rules(ctx: RunContext) -> None:
     "limits",
     Level.MUST,
     "exdata: 64 of [A-Za-z0-9_-] accepted; 65 characters or another character refused",
-    cost=lambda cfg: 3,
+    cost=3,
     interpretations=("F11",),
 )
 def exdata_rules(ctx: RunContext) -> None:
@@ -202,7 +198,7 @@ def custom_field_rules(ctx: RunContext, name: str) -> None:
     "limits",
     Level.MUST,
     "optional fields sent empty (svrtype, exno, custid, exdata) mean absent",
-    cost=lambda cfg: 1,
+    cost=1,
     interpretations=("F1",),
 )
 def empty_optional(ctx: RunContext) -> None:
@@ -221,7 +217,7 @@ def empty_optional(ctx: RunContext) -> None:
     "limits",
     Level.SHOULD,
     "an exno over 6 digits is ignored or refused (informative)",
-    cost=lambda cfg: 1,
+    cost=1,
     interpretations=("F10",),
 )
 def exno_over(ctx: RunContext) -> None:
@@ -235,7 +231,7 @@ def exno_over(ctx: RunContext) -> None:
     "limits",
     Level.MUST,
     "single_send to an invalid number is refused: -100012 (strict) or any code (lenient)",
-    cost=short_cost,
+    cost=1,
     interpretations=("F2", "F2b"),
 )
 def single_invalid(ctx: RunContext) -> None:
@@ -252,7 +248,7 @@ def single_invalid(ctx: RunContext) -> None:
     "limits",
     Level.MUST,
     "single_send with two numbers is refused (any code)",
-    cost=lambda cfg: 2,
+    cost=2,
     interpretations=("F3",),
 )
 def single_two(ctx: RunContext) -> None:
@@ -278,9 +274,9 @@ def multimt_empty(ctx: RunContext) -> None:
 def retsize_checks(ctx: RunContext, endpoint: str) -> None:
     cap = ENDPOINTS[endpoint].retsize_cap
     assert cap
+    pull = ctx.pull_reports if endpoint == "get_rpt" else ctx.pull_mos
     seen = {}
     for retsize in (1, 0, -1, None, cap + 1, 100000):
-        pull = ctx.pull_reports if endpoint == "get_rpt" else ctx.pull_mos
         pulled = pull(retsize)
         if pulled.result != 0:
             raise CheckFailed(

@@ -3,12 +3,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
-from smsapi.codec import parse_answer
 from smsapi.endpoints import SEND_ENDPOINTS
-from smsapi.errors import CodecError
 from smsapi.mobile import classify
 from smsapi.segments import segments_for_length
 
@@ -19,6 +14,7 @@ from ..ledger import Item, SentMessage
 from ..outcomes import CheckFailed, CheckSkipped
 from ..shapes import is_int, msgid_findings
 from . import judge
+from .codec import try_parse
 
 LONG_LENGTH = 140  # characters with the signature: three 67-character segments (F9)
 
@@ -65,7 +61,7 @@ def verify(ctx: RunContext, messages: list[SentMessage], rule: str) -> None:
                 else "no report",
                 m.exchange,
             )
-        missing = [k for k in range(1, m.pktotal + 1) if not m.reports.get(k)]
+        missing = m.unreported()
         if missing:
             raise CheckFailed(
                 f"reports for every segment 1..{m.pktotal} of position {m.position}",
@@ -207,15 +203,15 @@ def settled_messages(ctx: RunContext) -> list[SentMessage]:
 )
 def all_reported(ctx: RunContext) -> None:
     messages = settled_messages(ctx)
-    missing = [(m, k) for m in messages for k in range(1, m.pktotal + 1) if not m.reports.get(k)]
-    ctx.detail("segments", sum(m.pktotal for m in messages))
+    missing = [(m, k) for m in messages for k in m.unreported()]
+    segments = sum(m.pktotal for m in messages)
+    ctx.detail("segments", segments)
     ctx.detail("unreported", len(missing))
     ctx.detail("unmatched_reports", len(ctx.ledger.unmatched))
     if missing:
         listed = [f"{m.mobile} msgid {m.segment_id(k)} ({m.check_id})" for m, k in missing[:5]]
         raise CheckFailed(
-            f"a report for each of {sum(m.pktotal for m in messages)} segments within "
-            f"{ctx.config.report_timeout:.0f} s",
+            f"a report for each of {segments} segments within {ctx.config.report_timeout:.0f} s",
             f"{len(missing)} unreported, e.g. {listed}",
             missing[0][0].exchange,
         )
@@ -270,7 +266,7 @@ def unique_msgids(ctx: RunContext) -> None:
             f"{second.mobile} ({second.check_id})",
             [first.exchange, second.exchange],
         )
-    ids = Counter(r.msgid for r in ctx.ledger.reports if r.msgid is not None)
+    ids = {r.msgid for r in ctx.ledger.reports if r.msgid is not None}
     ctx.detail("distinct_report_ids", len(ids))
 
 
@@ -354,16 +350,9 @@ def msgid_type(ctx: RunContext) -> None:
     for _, endpoint, exchange in ctx.exchanges:
         if endpoint not in SEND_ENDPOINTS or exchange.status != 200:
             continue
-        answer = _parsed(exchange)
+        answer = try_parse(exchange)
         if answer and answer.get("result") == 0:
             judge(ctx, msgid_findings(answer.get("msgid"), "answer"), "an int64 msgid", exchange)
     for report in ctx.ledger.reports:
         findings = msgid_findings(report.data.get("msgid"), "report")
         judge(ctx, findings, "an int64 msgid", report.exchange)
-
-
-def _parsed(exchange: Any) -> dict[str, Any] | None:
-    try:
-        return parse_answer(exchange.answer_body, exchange.answer_headers.get("Content-Type"))
-    except CodecError:
-        return None

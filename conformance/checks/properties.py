@@ -24,6 +24,7 @@ from ..outcomes import CheckFailed, CheckSkipped
 from .limits import expect_refusal
 
 GENERATED_MAX_LENGTH = 201  # generated lengths stay within three segments (budget)
+EDGES_COST = sum(segments_for_length(n) for n in strategies.CONTENT_EDGES)
 
 
 def hypothesis_settings(ctx: RunContext, max_examples: int) -> settings:
@@ -79,8 +80,7 @@ def invalid_mobiles(ctx: RunContext) -> None:
 
 
 def content_cost(cfg: VendorConfig) -> int:
-    edges = sum(segments_for_length(n) for n in strategies.CONTENT_EDGES)
-    return edges + cfg.max_examples * segments_for_length(GENERATED_MAX_LENGTH)
+    return EDGES_COST + cfg.max_examples * segments_for_length(GENERATED_MAX_LENGTH)
 
 
 @check(
@@ -98,7 +98,6 @@ def content_lengths(ctx: RunContext) -> None:
     lengths: list[int] = []
     signature = ctx.config.signature_length
     per_example = segments_for_length(GENERATED_MAX_LENGTH)
-    edges_cost = sum(segments_for_length(n) for n in strategies.CONTENT_EDGES)
 
     @st.composite
     def texts(draw: st.DrawFn) -> str:
@@ -117,7 +116,7 @@ def content_lengths(ctx: RunContext) -> None:
     test = given(text=texts())(test)
     for edge in strategies.CONTENT_EDGES:  # each edge once, before generated lengths
         test = example(text=edge_text(edge - signature))(test)
-    run(ctx, test, examples_within(ctx, per_example, edges_cost))
+    run(ctx, test, examples_within(ctx, per_example, EDGES_COST))
     ctx.detail("lengths", lengths)
 
 

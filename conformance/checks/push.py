@@ -11,7 +11,7 @@ from smsapi.push import PushKind
 
 from ..catalogue import Level, check
 from ..context import RunContext
-from ..outcomes import CheckFailed, CheckSkipped, Evidence, NotApplicable
+from ..outcomes import CheckFailed, CheckSkipped, NotApplicable
 from ..receiver import ACK, REFUSE, SILENT, Push, Receiver
 
 
@@ -29,12 +29,11 @@ def pushes(ctx: RunContext) -> list[Push]:
     return got
 
 
-def evidence_of(ctx: RunContext, push: Push) -> dict:
-    return {"push": push.to_dict()}
-
-
-def shown(ctx: RunContext, push: Push) -> Evidence:
-    return push.evidence(ctx.config.callback_url)
+def push_failure(ctx: RunContext, push: Push, expected: str, got: str) -> CheckFailed:
+    """A failure this push shows: its request as evidence, the whole push in the details."""
+    return CheckFailed(
+        expected, got, push.evidence(ctx.config.callback_url), details={"push": push.to_dict()}
+    )
 
 
 @check(
@@ -87,11 +86,11 @@ def retry_check(ctx: RunContext, mode: str, what: str) -> None:
     ]
     ctx.detail("pushes", [p.to_dict() for p in log][:10])
     if lost:
-        raise CheckFailed(
+        raise push_failure(
+            ctx,
+            unanswered[0],
             f"the items of a push {what} pushed again until acknowledged",
             f"{len(lost)} never came again, e.g. msgid {lost[0]}",
-            shown(ctx, unanswered[0]),
-            details=evidence_of(ctx, unanswered[0]),
         )
 
 
@@ -133,12 +132,7 @@ def push_form(ctx: RunContext) -> None:
     for push in pushes(ctx):
         problems = push.request.problems if push.request else [push.error]
         if problems:
-            raise CheckFailed(
-                "a §2.8.3 form push",
-                "; ".join(problems),
-                shown(ctx, push),
-                details=evidence_of(ctx, push),
-            )
+            raise push_failure(ctx, push, "a §2.8.3 form push", "; ".join(problems))
 
 
 @check(
@@ -154,18 +148,13 @@ def push_digest(ctx: RunContext) -> None:
         if push.request is None:
             continue
         if push.request.userid != ctx.config.userid:
-            raise CheckFailed(
-                f"userid {ctx.config.userid}",
-                repr(push.request.userid),
-                shown(ctx, push),
-                details=evidence_of(ctx, push),
-            )
+            raise push_failure(ctx, push, f"userid {ctx.config.userid}", repr(push.request.userid))
         if push.auth_problem:
-            raise CheckFailed(
+            raise push_failure(
+                ctx,
+                push,
                 "pwd = md5(userid + 00000000 + password + timestamp), lower case",
                 push.auth_problem,
-                shown(ctx, push),
-                details=evidence_of(ctx, push),
             )
 
 
@@ -188,11 +177,11 @@ def push_seqid(ctx: RunContext) -> None:
         repeated = sorted({s for s in seqids if seqids.count(s) > 1})
         if repeated:
             push = next(p for p in log if p.request and p.request.seqid == repeated[0])
-            raise CheckFailed(
+            raise push_failure(
+                ctx,
+                push,
                 f"a new seqid for every {kind.cmd} request",
                 f"seqid {repeated[0]} used {seqids.count(repeated[0])} times",
-                shown(ctx, push),
-                details=evidence_of(ctx, push),
             )
         gaps = [b - a for a, b in zip(seqids, seqids[1:], strict=False) if b - a != 1]
         if gaps:
@@ -224,10 +213,10 @@ def push_batch_size(ctx: RunContext) -> None:
         count = len(push.request.items)
         largest[push.kind.value] = max(largest.get(push.kind.value, 0), count)
         if count > push.kind.max_items:
-            raise CheckFailed(
+            raise push_failure(
+                ctx,
+                push,
                 f"at most {push.kind.max_items} items in a {push.kind.cmd}",
                 f"{count} items",
-                shown(ctx, push),
-                details=evidence_of(ctx, push),
             )
     ctx.detail("largest_push", largest)

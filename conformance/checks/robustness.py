@@ -14,9 +14,9 @@ from smsapi.codec import FORM_MEDIA, JSON_MEDIA, XML_MEDIA
 from smsapi.errors import TransportError
 
 from ..catalogue import Level, check
-from ..context import MO, RunContext
+from ..context import RunContext
 from ..outcomes import CheckFailed
-from .codec import try_parse
+from .codec import file_pulled, try_parse
 from .errors import unknown_userid
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -134,11 +134,7 @@ def broken_bodies(ctx: RunContext) -> None:
 def wrong_types(ctx: RunContext) -> None:
     fields = {**ctx.auth_fields(), "retsize": "abc"}
     exchange = survive(ctx, "get_mo", json.dumps(fields).encode(), JSON_MEDIA, 'retsize "abc"')
-    answer = try_parse(exchange)
-    if answer and answer.get("result") == 0:
-        mos = answer.get("mos")
-        for item in mos if isinstance(mos, list) else []:
-            ctx.mos.append(MO(item, "pull", time.time(), exchange))
+    file_pulled(ctx, "get_mo", try_parse(exchange), exchange)
     body = json.dumps({"userid": [unknown_userid()], "pwd": {"a": 1}}).encode()
     refuse(survive(ctx, "get_balance", body, JSON_MEDIA, "a list as userid"), "a list as userid")
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 
 from mockcarrier.launch import launch, launch_redis
+from smsapi import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 # Zero simulated latency, no signature (segments are the text's own), a large balance.
@@ -84,7 +85,7 @@ class Process:
 
     def store_disk_mb(self) -> float:
         """The store's files: bench.db* (SQLite) or the append-only files (Redis)."""
-        files = [*self.workdir.glob("bench.db*"), *self.workdir.glob("redis/**/*")]
+        files = [*self.workdir.glob("bench.db*"), *self.workdir.glob("redis/appendonlydir/*")]
         return sum(f.stat().st_size for f in files if f.is_file()) / 2**20
 
 
@@ -195,6 +196,16 @@ def median(values: list[float]) -> float:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def balance_round_trips(client: Client, count: int) -> list[float]:
+    """count get_balance round trips, one after another, in milliseconds."""
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        client.get_balance()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
 
 
 def verdict(value: float, target: float, higher_is_better: bool = True) -> str:

@@ -18,7 +18,14 @@ from mockcarrier.launch import free_port
 from smsapi import Client
 from smsapi.push import parse_push_request, push_answer_body
 
-from .common import machine, percentile, serving, store_argument, verdict
+from .common import (
+    balance_round_trips,
+    machine,
+    percentile,
+    serving,
+    store_argument,
+    verdict,
+)
 
 TARGET_MS = 50.0
 
@@ -81,15 +88,6 @@ def push_delays(client: Client, receiver: PushReceiver, samples: int) -> list[fl
     return delays
 
 
-def round_trips(client: Client, samples: int) -> list[float]:
-    out = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        client.get_balance()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
-
-
 def describe(label: str, values: list[float]) -> str:
     return (
         f"{label:<34} p50 {percentile(values, 50):7.1f} ms   p99 {percentile(values, 99):7.1f} ms"
@@ -107,7 +105,7 @@ def main() -> None:
     receiver = PushReceiver()
     with serving("mock", args.workers, args.threads, store=args.store) as mock:
         pull_client = Client(mock.url, "BENCH1", "bench-pass")
-        baseline = round_trips(pull_client, args.samples)
+        baseline = balance_round_trips(pull_client, args.samples)
         pulled = pull_delays(pull_client, args.samples)
         account = {
             "userid": "PUSH01",

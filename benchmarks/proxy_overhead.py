@@ -23,19 +23,14 @@ from conformance.customer.traffic import ProxyContext, ProxySettings
 from conformance.events import EventBus
 from smsapi import Client
 
-from .common import machine, percentile, serving
+from .common import balance_round_trips, machine, percentile, serving
 
 USER = ("BENCH1", "bench-pass")
 
 
 def latencies(url: str, count: int) -> list[float]:
     client = Client(url, *USER, raise_for_result=False, session=requests.Session())
-    out = []
-    for _ in range(count):
-        started = time.perf_counter()
-        client.get_balance()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
+    return balance_round_trips(client, count)
 
 
 def main() -> None:

@@ -29,12 +29,7 @@ def percentiles_over_time(summary: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel(f"send time, s from start ({summary['interval_s']:g} s buckets)")
     ax.set_ylabel("delivery time, s")
     ax.set_title(f"Delivery time percentiles: {summary['scenario']} against {summary['target']}")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)
 
 
 def histogram(summary: dict[str, Any], path: Path) -> Path:
@@ -55,12 +50,7 @@ def histogram(summary: dict[str, Any], path: Path) -> Path:
         f"Delivery time of {latency['count']} delivered segments "
         f"(delivery rate {_pct(delivery['rate'])})"
     )
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)
 
 
 def write_plots(summary: dict[str, Any], report_dir: str | Path) -> list[str]:
@@ -70,6 +60,16 @@ def write_plots(summary: dict[str, Any], report_dir: str | Path) -> list[str]:
         percentiles_over_time(summary, out / "delivery-percentiles.png").name,
         histogram(summary, out / "delivery-histogram.png").name,
     ]
+
+
+def _save(fig: Any, ax: Any, path: Path) -> Path:
+    """Both plots look alike: a light grid, the legend, tight margins."""
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def _p99_limit(summary: dict[str, Any]) -> float | None:

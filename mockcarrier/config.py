@@ -180,6 +180,9 @@ def to_micros(amount: str | int | float) -> int:
     return int((value * 1_000_000).to_integral_value())
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")  # the URLs --store takes (redis-py's)
+
+
 @dataclass
 class Settings:
     """How the mock runs. Every field is a `mockcarrier serve` option too."""
@@ -218,7 +221,7 @@ class Settings:
             raise ConfigError("max_body_bytes must be at least 1024")
         if self.threads < 1 or self.workers < 1:
             raise ConfigError("workers and threads must be at least 1")
-        if self.store and not self.store.startswith(("redis://", "rediss://", "unix://")):
+        if self.store and not self.store.startswith(tuple(f"{s}://" for s in REDIS_SCHEMES)):
             raise ConfigError(
                 "store is a Redis URL (redis://host:port/db, rediss://, unix://); "
                 "leave it out for the SQLite file --db"

@@ -106,10 +106,6 @@ class MessageView:
     issues: list[str]
     kind: str = "mt"
 
-    @property
-    def order(self) -> int:
-        return ids.decompose(self.msgid)[1]
-
 
 @dataclass
 class MoView:
@@ -124,10 +120,6 @@ class MoView:
     queue: str
     kind: str = "mo"
 
-    @property
-    def order(self) -> int:
-        return ids.decompose(self.msgid)[1]
-
 
 @dataclass
 class PhoneView:
@@ -137,7 +129,7 @@ class PhoneView:
 
     @property
     def latest(self) -> int:
-        return max((e.order for e in self.entries), default=0)
+        return max(map(_order, self.entries), default=0)
 
 
 @dataclass
@@ -152,6 +144,11 @@ class OperatorGroup:
     @property
     def label_en(self) -> str:
         return LABELS_EN[self.operator]
+
+
+def _order(entry: MessageView | MoView) -> int:
+    """Where an entry stands in the mock's one id sequence: its msgid's counter."""
+    return ids.decompose(entry.msgid)[1]
 
 
 def message_delivery(segments: list[SegmentView]) -> Delivery:
@@ -235,7 +232,7 @@ def inbox(
             phone = phones[number.national] = PhoneView(number.national, number.operator)
         phone.entries.append(entry)
     for phone in phones.values():
-        phone.entries.sort(key=lambda e: e.order, reverse=True)
+        phone.entries.sort(key=_order, reverse=True)
     groups = []
     for operator in OPERATOR_ORDER:
         members = [p for p in phones.values() if p.operator is operator]

@@ -135,7 +135,7 @@ class RedisServer:
                     "",
                     "--protected-mode",
                     "no",
-                ],  # fmt: skip
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

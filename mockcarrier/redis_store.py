@@ -29,12 +29,13 @@ from redis.retry import Retry
 
 from smsapi.endpoints import REPORT_FIELDS
 
-from .config import AccountConfig, redacted_url, to_micros
+from .config import REDIS_SCHEMES, AccountConfig, redacted_url, to_micros
 from .ids import COUNTER_LIMIT
 from .store import (
     MESSAGE_COLUMNS,
     MO_FIELDS,
     REPORT_COLUMNS,
+    SEGMENT_COLUMNS,
     Acceptance,
     AccountRecord,
     Arrears,
@@ -42,7 +43,6 @@ from .store import (
     UnknownAccount,
 )
 
-SCHEMES = ("redis", "rediss", "unix")
 DEFAULT_PREFIX = "mockcarrier"
 REPORT_STATES = ("pending", "taken_once", "taken", "pushed")
 _SHIFT = 1 << 63
@@ -222,8 +222,9 @@ def member(msgid: int) -> str:
 def split_url(url: str) -> tuple[str, str]:
     """(URL for redis-py, key prefix): `prefix` is ours, not a redis-py option."""
     parts = urlsplit(url)
-    if parts.scheme not in SCHEMES:
-        raise ValueError(f"a Redis store URL starts with {', '.join(s + '://' for s in SCHEMES)}")
+    if parts.scheme not in REDIS_SCHEMES:
+        schemes = ", ".join(f"{s}://" for s in REDIS_SCHEMES)
+        raise ValueError(f"a Redis store URL starts with {schemes}")
     query = parse_qsl(parts.query)
     prefix = next((v for k, v in query if k == "prefix"), DEFAULT_PREFIX)
     rest = urlencode([(k, v) for k, v in query if k != "prefix"])
@@ -420,14 +421,10 @@ class RedisStore:
         tail: list[Any] = []
         for values in reports:
             row = dict(zip(REPORT_COLUMNS, values, strict=True))
-            report_members.setdefault(row["message_msgid"], []).append(member(row["msgid"]))
+            report = member(row["msgid"])
+            report_members.setdefault(row["message_msgid"], []).append(report)
             data = {k: row[k] for k in REPORT_FIELDS}
-            tail += [
-                member(row["msgid"]),
-                repr(row["due_at"]),
-                json.dumps(data),
-                row["message_msgid"],
-            ]
+            tail += [report, repr(row["due_at"]), json.dumps(data), row["message_msgid"]]
         args: list[Any] = [self.prefix, a.userid, field, cost, -cost, request_id]
         args += [json.dumps(request), len(messages)]
         for values in messages:
@@ -466,14 +463,14 @@ class RedisStore:
     ) -> list[dict[str, Any]]:
         if limit <= 0:
             return []
+        itemkey, queues = self._item_keys(kind)
+        first = self._k(queues, userid, "pending")
         if kind == "rpt":
-            first = self._k("rpts", userid, "pending")
-            keys = [first, self._k("rpts", userid, "taken_once") if twice else first]
-            keys.append(self._k("rpts", userid, "taken"))
-            upto, itemkey = repr(now), self._k("rpt", "")
+            keys = [first, self._k(queues, userid, "taken_once") if twice else first]
+            keys.append(self._k(queues, userid, "taken"))
+            upto = repr(now)
         else:
-            keys = [self._k("mos", userid, "pending")] * 2 + [""]
-            upto, itemkey = "+inf", self._k("mo", "")
+            keys, upto = [first, first, ""], "+inf"
         args = [itemkey, repr(now), upto, limit, mode, repr(claim_until), "1" if twice else "0"]
         # an item whose hash a reset removed meanwhile comes back empty: skip it
         return [json.loads(data) for data in self._run("take", keys, args) if data]
@@ -489,10 +486,10 @@ class RedisStore:
         msgid = int(mo["msgid"])
         created = time.time()
         data = {k: mo[k] for k in MO_FIELDS} | {"text": mo["text"]}
-        key = self._k("mo", member(msgid))
+        mo_member = member(msgid)
         with self._r.pipeline() as pipe:
             pipe.hset(
-                key,
+                self._k("mo", mo_member),
                 mapping={
                     "data": json.dumps(data),
                     "userid": userid,
@@ -502,8 +499,8 @@ class RedisStore:
                     "claimed_until": "0",
                 },
             )
-            pipe.zadd(self._k("mos", userid), {member(msgid): created})
-            pipe.zadd(self._k("mos", userid, "pending"), {member(msgid): created})
+            pipe.zadd(self._k("mos", userid), {mo_member: created})
+            pipe.zadd(self._k("mos", userid, "pending"), {mo_member: created})
             pipe.execute()
         return msgid
 
@@ -565,14 +562,7 @@ class RedisStore:
             item["outcome"] = json.loads(item["outcome"])
             segments = [self._report_row(userid, m) for m in members]
             item["segments"] = sorted(
-                (
-                    {
-                        k: r[k]
-                        for k in ("msgid", "pknum", "status", "errcode", "rtime", "due_at", "state")
-                    }
-                    for r in segments
-                    if r is not None
-                ),
+                ({k: r[k] for k in SEGMENT_COLUMNS} for r in segments if r is not None),
                 key=lambda s: s["pknum"],
             )
             out.append(item)
@@ -651,9 +641,12 @@ class RedisStore:
         """Give a message's reports not handed out yet a new due time and rtime, and
         with failure (status, errcode, errdesc) a new fate. Returns how many changed."""
         raw = self._r.get(self._k("msg", message_msgid))
-        if raw is None or json.loads(raw)["userid"] != userid:
+        if raw is None:
             return 0
-        keys = [self._k("rpt", m) for m in json.loads(raw)["reports"]]
+        message = json.loads(raw)
+        if message["userid"] != userid:
+            return 0
+        keys = [self._k("rpt", m) for m in message["reports"]]
         pending = self._k("rpts", userid, "pending")
 
         def change(pipe: Any) -> int:

@@ -97,6 +97,8 @@ REPORT_COLUMNS = (
     "msgid", "message_msgid", "userid", "custid", "pknum", "pktotal", "mobile", "spno",
     "exno", "stime", "rtime", "status", "errcode", "errdesc", "exdata", "due_at", "state",
 )  # fmt: skip
+# What messages() gives of each segment's report (both stores).
+SEGMENT_COLUMNS = ("msgid", "pknum", "status", "errcode", "rtime", "due_at", "state")
 
 
 class StoreError(RuntimeError):
@@ -508,7 +510,7 @@ class SqliteStore:
             item["segments"] = [
                 dict(r)
                 for r in self._read(
-                    "SELECT msgid, pknum, status, errcode, rtime, due_at, state FROM reports "
+                    f"SELECT {', '.join(SEGMENT_COLUMNS)} FROM reports "
                     "WHERE message_msgid = ? ORDER BY pknum",
                     (row["msgid"],),
                 )

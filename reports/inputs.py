@@ -501,7 +501,7 @@ def _seconds(ms: Any) -> float | None:
 
 
 def _spread_ms(row: dict[str, Any]) -> Spread:
-    return Spread(int(row.get("count") or 0), *_point(row)[1:])
+    return Spread(*_point(row))
 
 
 def _point(

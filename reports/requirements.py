@@ -204,17 +204,13 @@ def judge_delivery_time(conf: ConformanceRun, load: LoadRun) -> Row:
         f"suite (rtime − stime, {sl.count} segments): p50 {_s(sl.p50)} · p99 {_s(sl.p99)} · "
         f"max {_s(sl.max)}"
     )
-    check = conf.check(CLAUSE_CHECKS["2.1.3-time"])
     if not lat.count or lat.p99 is None:
         row.verdict = Verdict.INCOMPLETE
         row.misses.append("no delivered segment measured under load")
     elif lat.p99 > limit:
         row.verdict = Verdict.FAIL
         row.misses.append(f"p99 {_s(lat.p99)} > {limit:g} s under load")
-    if check is not None and check.failed:
-        row.verdict = Verdict.FAIL
-        row.checks.append(check.id)
-        row.misses.append(f"{check.id}: {check.message}")
+    _suite_check(row, conf, "2.1.3-time")
     _threshold_remark(row, load, "max_p99_delivery", limit)
     return row
 
@@ -240,17 +236,13 @@ def judge_delivery_rate(conf: ConformanceRun, load: LoadRun) -> Row:
         codes = sorted(load.by_errcode.items(), key=lambda kv: -kv[1])
         row.evidence.append("not delivered: " + ", ".join(f"{k} ×{n}" for k, n in codes[:6]))
     row.evidence.append(f"suite: {_pct(conf.delivery_rate)}")
-    check = conf.check(CLAUSE_CHECKS["2.1.3-rate"])
     if load.delivery_rate is None:
         row.verdict = Verdict.INCOMPLETE
         row.misses.append("no segment sent under load")
     elif load.delivery_rate < target:
         row.verdict = Verdict.FAIL
         row.misses.append(f"delivery rate {_pct(load.delivery_rate)} < {target:.0%} under load")
-    if check is not None and check.failed:
-        row.verdict = Verdict.FAIL
-        row.checks.append(check.id)
-        row.misses.append(f"{check.id}: {check.message}")
+    _suite_check(row, conf, "2.1.3-rate")
     _threshold_remark(row, load, "min_delivery_rate", target * 100)
     return row
 
@@ -356,6 +348,15 @@ def shortfalls(rows: list[Row]) -> list[str]:
         for r in rows
         if r.substantive and not r.verdict.met
     ]
+
+
+def _suite_check(row: Row, conf: ConformanceRun, clause: str) -> None:
+    """The suite's own check of a clause failing fails the row, whatever the load run says."""
+    check = conf.check(CLAUSE_CHECKS[clause])
+    if check is not None and check.failed:
+        row.verdict = Verdict.FAIL
+        row.checks.append(check.id)
+        row.misses.append(f"{check.id}: {check.message}")
 
 
 def _threshold_remark(row: Row, load: LoadRun, name: str, tender_limit: float) -> None:

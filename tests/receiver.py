@@ -1,6 +1,6 @@
 """A customer's push receiver for the tests: a real threaded HTTP server that reads
 every push with smsapi.push, checks its digest and answers as told (ok, an error
-result, HTTP 500, a wrong seqid, or not at all while down)."""
+result, HTTP 500 always or to the first push only, a wrong seqid, or not at all while down)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class Received:
 @dataclass
 class Receiver:
     password: str = "111111"
-    mode: str = "ok"  # ok | error | http500 | wrong-seqid
+    mode: str = "ok"  # ok | error | http500 | http500-once (then ok) | wrong-seqid
     pushes: list[Received] = field(default_factory=list)
     port: int = 0
     hold: threading.Event | None = None  # when given, answers wait until it is set
@@ -77,12 +77,14 @@ class Receiver:
         problem = verify_push_auth(request, self.password)
         message = PUSH_MESSAGES.get(request.cmd)
         schema = body_errors(message.request, body, content_type) if message else ["cmd?"]
-        mode = self.mode
         with self._lock:
+            mode = self.mode
+            if mode == "http500-once":
+                self.mode = "ok"
             self.pushes.append(Received(time.time(), request, problem, mode, content_type, schema))
         if self.hold is not None:
             self.hold.wait(30)
-        if mode == "http500":
+        if mode in ("http500", "http500-once"):
             return 500, b"oops"
         assert request.kind is not None and request.seqid is not None
         if mode == "error":

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +15,9 @@ import requests
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 from smsapi import Client
-from smsapi.push import parse_push_request, push_answer_body
 
 from .conftest import Served, start_server
+from .receiver import Receiver
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT_TOKEN = "root-token-for-tests"
@@ -101,36 +99,12 @@ def client(served: Served) -> Client:
     return served.client()
 
 
-class FlakyReceiver(BaseHTTPRequestHandler):
-    """A customer's push receiver that answers its first push with HTTP 500."""
-
-    seen = 0
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        pushed = parse_push_request(body, self.headers.get("Content-Type"))
-        FlakyReceiver.seen += 1
-        if FlakyReceiver.seen == 1 or pushed.kind is None:
-            answer, status = b"busy", 500
-        else:
-            answer, status = push_answer_body(pushed.kind, pushed.seqid or 0), 200
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyReceiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/rpt"
-    server.shutdown()
+    """A customer's push receiver that answers its first push with HTTP 500."""
+    rx = Receiver(password="push-pass", mode="http500-once").start()
+    yield f"{rx.url}/rpt"
+    rx.stop()
 
 
 def screenshot(page: Page, name: str) -> None:

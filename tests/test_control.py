@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from mockcarrier.cli import main
 from smsapi.auth import CHINA_TZ, china_now
-from tests.conftest import Served, start_server, wait_for_reports
+from tests.conftest import Served, module_server, start_server, wait_for_reports
 
 CONFIG = """
 [server]
@@ -40,11 +40,7 @@ mo_charset = "gbk"
 """
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
-    mock = start_server(tmp_path_factory.mktemp("control"), store=module_store_url)
-    yield mock
-    mock.stop()
+served = module_server("control")
 
 
 @pytest.fixture(autouse=True)

@@ -14,17 +14,13 @@ import requests
 from mockcarrier.defects import DEFECTS
 from smsapi import Client
 from smsapi.msgid import SEGMENT_STRIDE
-from tests.conftest import Served, start_server, wait_for_reports
+from tests.conftest import Served, module_server, start_server, wait_for_reports
 from tests.receiver import Receiver, disable_push, enable_push
 
 LONG_TEXT = "长" * 100  # two segments with the signature
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
-    mock = start_server(tmp_path_factory.mktemp("defects"), store=module_store_url)
-    yield mock
-    mock.stop()
+served = module_server("defects")
 
 
 @pytest.fixture(autouse=True)

@@ -12,24 +12,10 @@ import requests
 
 from smsapi import Client
 from smsapi.errors import CodecError, Result, TransportError
-from tests.conftest import Served, start_server
+from tests.conftest import FAILURE_SHAPES, Served, module_server, start_server
 from tests.receiver import Receiver, disable_push, enable_push
 
-FAILURE_SHAPES = {
-    "single_send": {"msgid": 0, "custid": ""},
-    "batch_send": {"msgid": 0, "custid": ""},
-    "multi_send": {"msgid": 0, "custid": ""},
-    "get_mo": {"mos": ""},
-    "get_rpt": {"rpts": ""},
-    "get_balance": {"chargetype": 0, "balance": 0, "money": "0.000000"},
-}
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
-    mock = start_server(tmp_path_factory.mktemp("faults"), store=module_store_url)
-    yield mock
-    mock.stop()
+served = module_server("faults")
 
 
 @pytest.fixture(autouse=True)

@@ -33,7 +33,7 @@ from smsapi.endpoints import ENDPOINTS, MO_FIELDS, REPORT_FIELDS, SEND_ENDPOINTS
 from smsapi.errors import Result
 from smsapi.msgid import in_int64
 
-from .conftest import Served, start_server
+from .conftest import Served, module_server
 
 USER, PASSWORD, APIKEY = "FUZZ01", "fuzz-pass", "0123456789abcdef0123456789abcdef"
 NAMES = sorted(ENDPOINTS)
@@ -445,13 +445,7 @@ def test_a_10_mb_body_is_refused_in_shape(app_client: FlaskClient, endpoint: str
 # ---------------------------------------------------------------- over HTTP
 
 
-@pytest.fixture(scope="module")
-def hostile_server(
-    tmp_path_factory: pytest.TempPathFactory, module_store_url: str
-) -> Iterator[Served]:
-    served = start_server(tmp_path_factory.mktemp("fuzz-http"), store=module_store_url)
-    yield served
-    served.stop()
+hostile_server = module_server("fuzz-http")
 
 
 def http_post(served: Served, endpoint: str, body: Any, media: str, **kw: Any) -> dict:

@@ -14,16 +14,7 @@ from smsapi.auth import china_now, digest, format_timestamp
 from smsapi.codec import parse_answer
 from smsapi.errors import Result
 
-from .conftest import Served
-
-FAILURE_SHAPES = {
-    "single_send": {"msgid": 0, "custid": ""},
-    "batch_send": {"msgid": 0, "custid": ""},
-    "multi_send": {"msgid": 0, "custid": ""},
-    "get_mo": {"mos": ""},
-    "get_rpt": {"rpts": ""},
-    "get_balance": {"chargetype": 0, "balance": 0, "money": "0.000000"},
-}
+from .conftest import FAILURE_SHAPES, Served
 
 
 def post(server: Served, endpoint: str, body: bytes | str, content_type: str) -> requests.Response:

@@ -10,17 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Served, start_server
+from tests.conftest import Served, module_server, start_server
 from tests.receiver import Receiver
 
 FAST_RETRY = {"push_backoff_initial": 0.05, "push_backoff_max": 0.3}
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
-    mock = start_server(tmp_path_factory.mktemp("push"), store=module_store_url)
-    yield mock
-    mock.stop()
+served = module_server("push")
 
 
 @pytest.fixture

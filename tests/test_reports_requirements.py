@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -31,25 +32,21 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     return session_runs(tmp_path_factory)
 
 
+def judged(run: Path) -> list[Row]:
+    """The rows of a run directory: its conformance report, load summary and bid."""
+    return judge_all(read_conformance(run / "conformance"), read_load(run / "load"), read_bid(run))
+
+
 @pytest.fixture(scope="module")
 def clean(runs: Runs) -> dict[str, Row]:
-    rows = judge_all(
-        read_conformance(runs.clean / "conformance"),
-        read_load(runs.clean / "load"),
-        read_bid(runs.clean),
-    )
+    rows = judged(runs.clean)
     assert [r.key for r in rows] == KEYS  # the tender's order
     return {r.key: r for r in rows}
 
 
 @pytest.fixture(scope="module")
 def defective(runs: Runs) -> dict[str, Row]:
-    rows = judge_all(
-        read_conformance(runs.defective / "conformance"),
-        read_load(runs.defective / "load"),
-        read_bid(runs.defective),
-    )
-    return {r.key: r for r in rows}
+    return {r.key: r for r in judged(runs.defective)}
 
 
 def test_the_clean_run_meets_every_requirement(clean: dict[str, Row]) -> None:

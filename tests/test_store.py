@@ -14,7 +14,7 @@ import redis
 
 from mockcarrier import ids
 from mockcarrier.config import AccountConfig, Settings
-from mockcarrier.launch import launch_redis
+from mockcarrier.launch import RedisServer
 from mockcarrier.redis_store import RedisStore
 from mockcarrier.store import (
     MESSAGE_COLUMNS,
@@ -585,11 +585,12 @@ def test_accounts_are_put_topped_up_set_and_deleted(store: Store):
         store.set_balance("T00009", count=1, micros=None)
 
 
-def test_the_redis_store_warns_when_redis_could_lose_what_it_acknowledged(tmp_path: Path):
-    server = launch_redis(tmp_path / "redis")  # its own: the test changes its settings
-    admin = redis.Redis(port=server.port)
+def test_the_redis_store_warns_when_redis_could_lose_what_it_acknowledged(
+    redis_of_its_own: RedisServer,
+):
+    admin = redis.Redis(port=redis_of_its_own.port)
     try:
-        store = RedisStore(server.url)
+        store = RedisStore(redis_of_its_own.url)
         assert store.describe().endswith("(appendfsync always)")
         admin.config_set("appendfsync", "everysec")
         admin.config_set("maxmemory-policy", "allkeys-lru")
@@ -598,7 +599,6 @@ def test_the_redis_store_warns_when_redis_could_lose_what_it_acknowledged(tmp_pa
         store.close()
     finally:
         admin.close()
-        server.stop()
 
 
 def test_an_acknowledged_push_marks_only_the_named_accounts_items(store: Store):

@@ -4,6 +4,7 @@ side and requires the same answer from both at every step (wall-clock fields asi
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -152,6 +153,7 @@ class BothStores(RuleBasedStateMachine):
     def teardown(self) -> None:
         for store in self.stores:
             store.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def test_sqlite_and_redis_give_the_same_answers(redis_server: RedisServer) -> None:

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from mockcarrier import Settings, create_app
 from mockcarrier.config import AccountConfig
-from mockcarrier.launch import RedisServer, launch_redis
+from mockcarrier.launch import RedisServer
 from mockcarrier.store import SqliteStore, Store, open_store
 from smsapi.answers import failure_answer
 from smsapi.auth import china_now, digest, format_timestamp
@@ -64,14 +64,6 @@ def mock(tmp_path: Path) -> Iterator[Mock]:
     app = create_app(Settings(db=str(db), accounts=[ACCOUNT]), store=store)
     yield Mock(app.test_client(), store, db)
     store.close()
-
-
-@pytest.fixture
-def redis_of_its_own(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server this test may stop and start (not the session's shared one)."""
-    server = launch_redis(tmp_path / "redis")
-    yield server
-    server.stop(signal.SIGKILL)
 
 
 @pytest.fixture

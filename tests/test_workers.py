@@ -1,4 +1,4 @@
-"""`mockcarrier serve --workers N`: several processes on one SQLite store.
+"""`mockcarrier serve --workers N`: several processes on one store (SQLite, and Redis).
 
 Rules: every segment id (§3.3) is unique across processes; every report is handed out
 exactly once by get_rpt, whichever process a poller reaches; -100056 counts requests in
@@ -11,31 +11,17 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 import requests
 
 from smsapi.errors import Result, TransportError
 
-from .conftest import Served, start_server
+from .conftest import Served, module_server, start_server
 from .helpers import LOAD_USER, Load, check_ids_unique_and_reports_once
 
-
-@pytest.fixture(scope="module")
-def many(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[Served]:
-    served = start_server(
-        tmp_path_factory.mktemp("workers"),
-        "--workers",
-        "3",
-        "--threads",
-        "3",
-        store=module_store_url,
-    )
-    yield served
-    served.stop()
+many = module_server("workers", "--workers", "3", "--threads", "3")
 
 
 def test_parallel_senders_and_pollers_see_unique_ids_and_each_report_once(

@@ -3,7 +3,8 @@
 The server-wide admin token opens everything. An account may carry its own admin_token:
 that token opens this account only, and nobody sees the account without it (or the
 server-wide one). With no server-wide token, server-wide calls and the accounts that
-have no token of their own stay open, as the admin API always was.
+have no token of their own stay open to loopback callers only (docs/reliability.md);
+`serve` on any other address makes a token when none is given (mockcarrier.doors).
 """
 
 from __future__ import annotations
@@ -28,17 +29,21 @@ class Access:
         return self.everything or userid.upper() in self.userids
 
 
-def access_for(token: str, server_token: str, accounts: Iterable[AccountConfig]) -> Access | None:
-    """What token opens; None when a token is required and this one opens nothing."""
+def access_for(
+    token: str, server_token: str, accounts: Iterable[AccountConfig], loopback: bool = True
+) -> Access | None:
+    """What token opens; None when a token is required and this one opens nothing.
+    loopback: the caller is this machine; nothing is open without a token otherwise."""
     if server_token and token and secrets_equal(token, server_token):
         return Access(server=True, everything=True)
+    open_door = not server_token and loopback
     opened = set()
     for cfg in accounts:
         # Compare every account's token (no early exit): the time taken says nothing.
         own = cfg.admin_token
-        if (own and token and secrets_equal(token, own)) or (not own and not server_token):
+        if (own and token and secrets_equal(token, own)) or (not own and open_door):
             opened.add(cfg.userid)
-    if server_token:
+    if not open_door:
         return Access(server=False, everything=False, userids=frozenset(opened)) if opened else None
     return Access(server=True, everything=False, userids=frozenset(opened))
 

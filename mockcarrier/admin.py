@@ -10,7 +10,8 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from . import operations as ops
 from .access import Access, access_for
-from .config import AccountConfig, ConfigError
+from .config import AccountConfig, ConfigError, Settings
+from .doors import is_loopback
 from .operations import AdminError, account_view
 from .service import Carrier
 from .store import AccountRecord
@@ -35,8 +36,14 @@ def given_token() -> str:
 
 
 def access_of(token: str) -> Access | None:
+    """What a token opens for this request's caller (open doors: loopback only)."""
     c = carrier()
-    return access_for(token, c.settings.admin_token, [r.config for r in c.store.accounts()])
+    return access_for(
+        token,
+        c.settings.admin_token,
+        [r.config for r in c.store.accounts()],
+        loopback=is_loopback(request.remote_addr or ""),
+    )
 
 
 @bp.before_request
@@ -89,13 +96,28 @@ def settings() -> Response:
     """The effective settings: start-time ones with run-time changes (PATCH) applied."""
     c = carrier()
     ctl = c.control()
-    return jsonify({**ctl.settings.to_dict(), "defects": sorted(ctl.defects), "seed": c.seed})
+    return jsonify({**settings_view(ctl.settings), "defects": sorted(ctl.defects), "seed": c.seed})
+
+
+def settings_view(settings: Settings) -> dict[str, Any]:
+    """Settings as the admin API shows them: the accounts' secrets masked."""
+    shown = settings.to_dict()
+    shown["accounts"] = [a.public_dict() for a in settings.accounts]
+    return shown
+
+
+def revealed() -> bool:
+    """?reveal=1: password and apikey in full, for a caller the account is open to."""
+    return request.args.get("reveal", "") in ("1", "true", "yes")
 
 
 @bp.get("/accounts")
 def list_accounts() -> Response:
     access: Access = g.admin_access
-    return jsonify([account_view(r) for r in carrier().store.accounts() if access.sees(r.userid)])
+    reveal = revealed()
+    return jsonify(
+        [account_view(r, reveal) for r in carrier().store.accounts() if access.sees(r.userid)]
+    )
 
 
 @bp.post("/accounts")
@@ -116,7 +138,7 @@ def create_account() -> Response:
 
 @bp.get("/accounts/<userid>")
 def get_account(userid: str) -> Response:
-    return jsonify(account_view(_account(userid)))
+    return jsonify(account_view(_account(userid), revealed()))
 
 
 @bp.patch("/accounts/<userid>")

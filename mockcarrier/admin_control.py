@@ -8,11 +8,11 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from . import control, faults, pusher
-from .admin import _account, _error, _json, bp, carrier
-from .config import ConfigError, to_micros
+from .admin import _account, _error, _json, bp, carrier, settings_view
+from .config import ConfigError
 from .defects import DEFECTS
 from .delivery import MAGIC_OUTCOMES
-from .operations import account_view, switch_defect
+from .operations import account_view, balance_amounts, switch_defect
 from .operations import delete_fault as ops_delete_fault
 
 
@@ -34,7 +34,7 @@ def patch_settings() -> Response:
         effective = control.patch_settings(c.store, c.settings, _json())
     except (ConfigError, TypeError) as exc:
         return _error(400, str(exc))
-    return jsonify({**effective.to_dict(), "seed": c.seed})
+    return jsonify({**settings_view(effective), "seed": c.seed})
 
 
 @bp.get("/clock")
@@ -98,11 +98,7 @@ def put_balance(userid: str) -> Response:
     """Sets (not adds) {"balance": N} and/or {"money": "0.5"}."""
     record = _account(userid)
     data = _json()
-    try:
-        count = None if data.get("balance") is None else int(data["balance"])
-        micros = None if data.get("money") is None else to_micros(data["money"])
-    except (ValueError, TypeError, ConfigError) as exc:
-        return _error(400, f"balance is an integer, money an amount: {exc}")
+    count, micros = balance_amounts(data.get("balance"), data.get("money"), "balance")
     if count is None and micros is None:
         return _error(400, "give balance and/or money")
     return jsonify(account_view(carrier().store.set_balance(record.userid, count, micros)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -12,6 +11,7 @@ from smsapi.auth import DIGEST_RE, digest, looks_like_unix_time, secrets_equal, 
 from smsapi.errors import Result
 from smsapi.fields import text_value, userid_rule
 
+from . import replay
 from .config import Settings
 from .store import AccountRecord, Store
 
@@ -28,35 +28,80 @@ class AuthOutcome:
         return self.result == Result.OK
 
 
+# X-Mock-Reason of a refused login without verbose_reasons: the same whether the userid
+# exists, the pwd, the apikey or the timestamp was wrong.
+VAGUE_REASON = "userid, pwd, apikey or timestamp wrong (verbose_reasons tells which)"
+
+
 def authenticate(
     fields: dict[str, Any], remote_addr: str, store: Store, settings: Settings, now: datetime
 ) -> AuthOutcome:
-    """Who sent this request, or the §4 code that refuses it."""
+    """Who sent this request, or the §4 code that refuses it; a replayed digest is
+    refused (mockcarrier.replay), a refusal's reason vague unless verbose_reasons."""
+    outcome = _authenticate(fields, remote_addr, store, settings, now)
+    if outcome.result == Result.AUTH_FAILED and not settings.verbose_reasons:
+        outcome.reason = VAGUE_REASON
+    if outcome.ok and outcome.mode == "md5" and _replayed(fields, settings):
+        # Said plainly (only the holder of a right digest gets here), and not counted
+        # towards the lockout: a client reusing its digest must not lock its account.
+        outcome = AuthOutcome(
+            Result.AUTH_FAILED,
+            reason=f"digest replayed: first used over {settings.digest_reuse_window:g} s "
+            "ago; make timestamp and pwd afresh",
+        )
+    return outcome
+
+
+def _replayed(fields: dict[str, Any], settings: Settings) -> bool:
+    if settings.digest_reuse_window <= 0 or settings.timestamp_tolerance <= 0:
+        return False  # reuse allowed, or timestamps unchecked: nothing to tell replays by
+    key = (
+        text_value(fields.get("userid")).upper(),
+        text_value(fields.get("pwd")).lower(),
+        text_value(fields.get("timestamp")),
+    )
+    return replay.LEDGER.replayed(key, settings.digest_reuse_window)
+
+
+def guess_key(remote_addr: str) -> str:
+    """Where unknown apikeys are counted: per source address, each guess being new."""
+    return f"apikey@{remote_addr}"
+
+
+def _authenticate(
+    fields: dict[str, Any], remote_addr: str, store: Store, settings: Settings, now: datetime
+) -> AuthOutcome:
     apikey = text_value(fields.get("apikey"))
     if apikey:  # §3.1 apikey present: userid and pwd are not used
         account = account_by_apikey(store, apikey)
-        key = account.userid if account else "apikey:" + _fingerprint(apikey)
+        key = account.userid if account else guess_key(remote_addr)
     else:
         key = text_value(fields.get("userid")).upper()
         account = store.account(key) if userid_rule(key) else None
 
     epoch = now.timestamp()
-    recent = store.auth_failures_since(key, epoch - settings.lockout_window) if key else 0
-    if recent >= settings.lockout_failures:
-        return AuthOutcome(Result.AUTH_LOCKED, reason=f"{key}: locked after repeated failures")
+    since = epoch - settings.lockout_window
+    # An address that guessed apikeys is locked out of apikey mode, right key or not.
+    keys = (key, guess_key(remote_addr)) if apikey and account else (key,)
+    for locked in keys:
+        if locked and store.auth_failures_since(locked, since) >= settings.lockout_failures:
+            return AuthOutcome(
+                Result.AUTH_LOCKED, reason=f"{locked}: locked after repeated failures"
+            )
     if account is None:
-        return _failed(store, key, epoch, "unknown account" if not apikey else "unknown apikey")
+        reason = "unknown account" if not apikey else "unknown apikey"
+        return _failed(store, key, epoch, reason, settings)
     if not address_allowed(remote_addr, account.config.allowed_ips):
         return AuthOutcome(Result.IP_NOT_ALLOWED, reason=f"{remote_addr} not in the allow-list")
 
     if apikey:
         if "apikey" not in account.config.auth_modes:
-            return _failed(store, key, epoch, "apikey mode not enabled for this account")
+            return _failed(store, key, epoch, "apikey mode not enabled for this account", settings)
         return AuthOutcome(Result.OK, account, "apikey")
 
     mode, reason = check_password(fields, account, settings, now)
     if not mode:
-        return _failed(store, key, epoch, reason)
+        return _failed(store, key, epoch, reason, settings)
     return AuthOutcome(Result.OK, account, mode)
 
 
@@ -129,11 +174,34 @@ def address_allowed(remote_addr: str, allowed: list[str]) -> bool:
     return any(address in ipaddress.ip_network(net, strict=False) for net in allowed)
 
 
-def _failed(store: Store, key: str, epoch: float, reason: str) -> AuthOutcome:
+def _failed(store: Store, key: str, epoch: float, reason: str, settings: Settings) -> AuthOutcome:
     if key:  # a request that names no account cannot lock one
-        store.record_auth_failure(key, epoch)
+        # kept as long as the lockout looks back: the failure log stays bounded
+        store.record_auth_failure(key, epoch, keep=settings.lockout_window)
     return AuthOutcome(Result.AUTH_FAILED, reason=reason)
 
 
-def _fingerprint(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
+# W4: an accepted timestamp older than this was not made for the request carrying it.
+STALE_TIMESTAMP_SECONDS = 60.0
+
+
+def timestamp_warnings(timestamp: str, settings: Settings, now: datetime) -> list[str]:
+    """What a real carrier takes silently in an accepted md5 request's timestamp: the
+    flags of X-Mock-Warning and the message's issues (never a refusal)."""
+    if not timestamp:
+        return []
+    skew = timestamp_skew(timestamp, now)
+    if skew is None:
+        if looks_like_unix_time(timestamp, now, max(settings.timestamp_tolerance, 86400.0)):
+            return [f"timestamp {timestamp} is Unix seconds, not MMDDHHMMSS (accepted, A2)"]
+        return []
+    tolerance = settings.timestamp_tolerance
+    utc_skew = timestamp_skew(timestamp, now, timezone.utc)
+    if 0 < tolerance < abs(skew) and utc_skew is not None and abs(utc_skew) <= tolerance:
+        return [f"timestamp {timestamp} is UTC wall time, not China time (accepted, A1)"]
+    if skew < -STALE_TIMESTAMP_SECONDS:
+        return [
+            f"timestamp {timestamp} is {-skew:.0f} s old: a digest reused past its timestamp? "
+            "make timestamp and pwd afresh for each request (W4)"
+        ]
+    return []

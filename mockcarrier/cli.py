@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import random
+import shlex
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from smsapi.auth import digest, format_timestamp
 
-from . import control
+from . import control, doors, preflight, seeding
 from .config import DEMO_USERID, ConfigError, Settings, load_settings
 from .defects import DEFECTS
 from .delivery import MAGIC_OUTCOMES, PROFILES
-from .store import StoreError, open_store
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -73,7 +73,7 @@ def settings_options(func: Any) -> Any:
         click.option(
             "--accept-unix-timestamp/--no-accept-unix-timestamp",
             default=None,
-            help="Also accept Unix seconds as the timestamp.  [default: no]",
+            help="Also accept (and flag) Unix seconds as the timestamp, A2.  [default: yes]",
         ),
         click.option(
             "--accept-utc-timestamp/--no-accept-utc-timestamp",
@@ -88,8 +88,29 @@ def settings_options(func: Any) -> Any:
         ),
         click.option(
             "--admin-token",
-            help="Token the admin API requires (also MOCKCARRIER_ADMIN_TOKEN).  "
-            "[default: none, admin API open]",
+            help="Token the admin API and the console require (also MOCKCARRIER_ADMIN_TOKEN).  "
+            "[default: none: open to loopback callers only; on any other --host a token is "
+            "made and printed]",
+        ),
+        click.option(
+            "--allowed-host",
+            "allowed_hosts",
+            multiple=True,
+            metavar="NAME",
+            help="A Host name served besides IP addresses, localhost and --host (repeatable; "
+            "'*' serves any). Other names are refused (DNS rebinding).",
+        ),
+        click.option(
+            "--verbose-reasons/--no-verbose-reasons",
+            default=None,
+            help="X-Mock-Reason of a refused login says what was wrong (and so whether "
+            "a userid exists).  [default: no]",
+        ),
+        click.option(
+            "--digest-reuse-window",
+            type=float,
+            help="Seconds after its first use that an md5 pwd is refused as replayed; "
+            "0 allows reuse within the timestamp tolerance.  [default: 60]",
         ),
         click.option(
             "--msgid-prefix",
@@ -134,19 +155,16 @@ def settings_options(func: Any) -> Any:
 
 def resolve(config_path: str | None, delivery_profile: str | None, **flags: Any) -> Settings:
     control_flags = {k: flags.pop(k, None) for k in CONTROL_FLAGS}
+    flags["allowed_hosts"] = list(flags.get("allowed_hosts") or ()) or None
     try:
         settings = load_settings(config_path, **flags)
         apply_control_flags(settings, **control_flags)
+        if delivery_profile:  # validated as the file and the admin API are (AccountConfig)
+            settings.accounts = [
+                a.updated({"delivery_profile": delivery_profile}) for a in settings.accounts
+            ]
     except (ConfigError, TypeError) as exc:
         raise click.UsageError(str(exc)) from exc
-    if delivery_profile:
-        for account in settings.accounts:
-            account.delivery_profile = delivery_profile
-    for account in settings.accounts:
-        if account.delivery_profile not in PROFILES:
-            raise click.UsageError(
-                f"account {account.userid}: unknown delivery profile {account.delivery_profile}"
-            )
     return settings
 
 
@@ -189,6 +207,13 @@ def serve(config_path: str | None, delivery_profile: str | None, **flags: Any) -
     settings = resolve(config_path, delivery_profile, **flags)
     if settings.seed is None:  # drawn once here so every worker shares it
         settings.seed = random.SystemRandom().randrange(1, 2**31)
+    made_token = not settings.admin_token and not doors.loopback_bind(settings.host)
+    if made_token:  # open doors on loopback only (docs/reliability.md)
+        settings.admin_token = doors.new_token()
+    # Everything that would stop gunicorn, said first, one line each, before any banner.
+    store, problems = preflight.checked_store(settings)
+    if store is None:
+        fail_to_serve(problems)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
     )
@@ -204,20 +229,26 @@ def serve(config_path: str | None, delivery_profile: str | None, **flags: Any) -
             f"{','.join(account.auth_modes)}  apikey {account.apikey or '-'}  channel "
             f"{account.channel}  profile {account.delivery_profile}"
         )
-    if not settings.admin_token:
-        click.echo("  admin API open (no --admin-token)")
+    if made_token:
+        click.echo(f"  admin token {settings.admin_token}  (made for --host {settings.host})")
+    elif not settings.admin_token:
+        click.echo("  admin API and console open to loopback callers only (no --admin-token)")
     if settings.defects:
         click.echo(f"  defect modes on: {', '.join(settings.defects)}")
-    # Run-time control state starts from this configuration (once, before the fork).
-    try:
-        store = open_store(settings)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
     click.echo(f"  store {store.describe()}")
     sys.stdout.flush()
+    # Run-time control state starts from this configuration (once, before the fork), and
+    # the accounts are seeded before any worker runs (mockcarrier.seeding).
     control.initialise(store, settings)
+    seeding.seed_accounts(store, settings.accounts)
     store.close()
     run_server(settings)
+
+
+def fail_to_serve(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        click.echo(f"mockcarrier serve: {problem}", err=True)
+    sys.exit(1)
 
 
 @main.group(context_settings=CONTEXT)
@@ -261,16 +292,21 @@ def defects(as_json: bool) -> None:
 @click.option("--userid", default="J10003", show_default=True)
 @click.option("--password", default="111111", show_default=True)
 @click.option("--timestamp", help="MMDDHHMMSS; now (China time) when omitted.")
-def digest_cmd(userid: str, password: str, timestamp: str | None) -> None:
+@click.option(
+    "--shell",
+    is_flag=True,
+    help='Print TS=... SIG=... for a shell to eval: eval "$(mockcarrier digest --shell)".',
+)
+def digest_cmd(userid: str, password: str, timestamp: str | None, shell: bool) -> None:
     """Print the §3.1 md5 pwd and its timestamp, for curl examples."""
     from smsapi.auth import china_now
 
     timestamp = timestamp or format_timestamp(china_now())
-    click.echo(
-        json.dumps(
-            {"userid": userid, "pwd": digest(userid, password, timestamp), "timestamp": timestamp}
-        )
-    )
+    pwd = digest(userid, password, timestamp)
+    if shell:  # quoted, should --timestamp hold anything but digits
+        click.echo(f"TS={shlex.quote(timestamp)} SIG={pwd}")
+        return
+    click.echo(json.dumps({"userid": userid, "pwd": pwd, "timestamp": timestamp}))
 
 
 digest_cmd.name = "digest"

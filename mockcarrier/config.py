@@ -94,6 +94,11 @@ class AccountConfig:
             )
         if self.max_concurrent < 1:
             raise ConfigError(f"account {self.userid}: max_concurrent must be at least 1")
+        if self.delivery_profile not in PROFILE_NAMES:
+            # one check for every way in: --delivery-profile, the file, PATCH, POST
+            raise ConfigError(
+                f"account {self.userid}: delivery_profile is one of {', '.join(PROFILE_NAMES)}"
+            )
         to_micros(self.money)
         to_micros(self.price)
         self._validate_push()
@@ -152,6 +157,16 @@ class AccountConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def public_dict(self, reveal: bool = False) -> dict[str, Any]:
+        """to_dict as the admin API shows it: password and apikey masked unless revealed
+        (?reveal=1), the account's admin token never."""
+        data = self.to_dict()
+        if not reveal:
+            data["password"] = masked_secret(self.password)
+            data["apikey"] = masked_secret(self.apikey)
+        data["admin_token"] = "***" if self.admin_token else ""
+        return data
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AccountConfig:
         known = {f.name for f in dataclasses.fields(cls)}
@@ -162,6 +177,13 @@ class AccountConfig:
 
     def updated(self, changes: dict[str, Any]) -> AccountConfig:
         return AccountConfig.from_dict({**self.to_dict(), **changes})
+
+
+def masked_secret(secret: str) -> str:
+    """*** and, for a long secret, its last four characters (enough to tell keys apart)."""
+    if not secret:
+        return ""
+    return "***" + secret[-4:] if len(secret) >= 16 else "***"
 
 
 def demo_account() -> AccountConfig:
@@ -175,8 +197,8 @@ def to_micros(amount: str | int | float) -> int:
         value = Decimal(str(amount))
     except InvalidOperation as exc:
         raise ConfigError(f"not an amount of money: {amount!r}") from exc
-    if not value.is_finite():
-        raise ConfigError(f"not an amount of money: {amount!r}")
+    if not value.is_finite() or value.adjusted() > 30:  # 1e999999: no int of a million digits
+        raise ConfigError(f"not an amount of money: {amount!r}"[:100])
     return int((value * 1_000_000).to_integral_value())
 
 
@@ -195,11 +217,20 @@ class Settings:
     time_scale: float = 1.0  # >1 runs simulated latencies faster than real time
     clock_offset: float = 0.0  # seconds added to the mock's clock
     timestamp_tolerance: float = 600.0  # §3.1 seconds of skew allowed; 0 disables the check
-    accept_unix_timestamp: bool = False  # accept Unix seconds as `timestamp`
+    accept_unix_timestamp: bool = True  # A2: accept (and flag) Unix seconds as `timestamp`
     accept_utc_timestamp: bool = True  # also accept a timestamp written in UTC wall time
     lockout_failures: int = 5  # -100002 after this many failures...
     lockout_window: float = 60.0  # ...within this many seconds, for as long
+    # A digest (md5 mode) is refused this many seconds after its first use; 0: reusable
+    # for the whole timestamp tolerance, as the document has it (docs/interpretations.md).
+    digest_reuse_window: float = 60.0
+    # X-Mock-Reason of a refused login says which part was wrong (it then tells whether a
+    # userid exists): for tests, off by default.
+    verbose_reasons: bool = False
     admin_token: str = ""
+    # Host names served besides loopback names, IP literals and the bind address (DNS
+    # rebinding); "*" serves any.
+    allowed_hosts: list[str] = field(default_factory=list)
     max_body_bytes: int = 2 * 1024 * 1024
     msgid_prefix: int = 0x1A2B3C  # high bits of every msgid; negative gives negative ids
     magic_numbers: bool = True
@@ -217,6 +248,12 @@ class Settings:
             raise ConfigError("time_scale must be greater than 0")
         if self.lockout_failures < 1:
             raise ConfigError("lockout_failures must be at least 1")
+        if not 0 <= self.digest_reuse_window <= 86400:
+            raise ConfigError("digest_reuse_window is 0 (off) to 86400 seconds")
+        if not isinstance(self.allowed_hosts, list) or not all(
+            isinstance(h, str) for h in self.allowed_hosts
+        ):
+            raise ConfigError("allowed_hosts is a list of host names")
         if self.max_body_bytes < 1024:
             raise ConfigError("max_body_bytes must be at least 1024")
         if self.threads < 1 or self.workers < 1:

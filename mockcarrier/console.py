@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -80,6 +80,8 @@ class View:
     faults: dict[str, Any] | None = None
     clock_offset: float = 0.0  # the carrier's clock moved (PUT /__admin/clock)
     limit: int = SHOWN_MESSAGES
+    # Requests read with a flag or not readable at all (Carrier.flagged), newest first
+    flagged: list[dict[str, Any]] = field(default_factory=list)
 
 
 def visible_accounts(c: Carrier, access: Access) -> list[AccountRecord]:
@@ -121,7 +123,13 @@ def build_view(
         fault_panel(c) if access.server else None,
         c.control().settings.clock_offset,
         limit,
+        flagged_for(c, record.userid),
     )
+
+
+def flagged_for(c: Carrier, userid: str) -> list[dict[str, Any]]:
+    """The account's flagged requests, and the unreadable ones (which name no account)."""
+    return [f for f in c.flagged if f["userid"] in (userid, "")]
 
 
 def push_panel(c: Carrier, record: AccountRecord) -> dict[str, Any]:

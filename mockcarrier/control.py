@@ -18,7 +18,7 @@ from smsapi.auth import CHINA_TZ, china_now, format_timestamp
 from smsapi.fields import TIME_FORMAT
 
 from . import defects as defect_modes
-from . import faults
+from . import faults, seeding
 from .config import ConfigError, Settings
 from .delivery import DELIVERED, Outcome
 
@@ -68,7 +68,12 @@ def initialise(store: Any, settings: Settings) -> None:
     configured defects, magic numbers and faults put in place."""
     check(settings)
     store.put_control(
-        {"settings": {}, "defects": sorted(settings.defects), "magic": settings.magic},
+        {
+            "settings": {},
+            "defects": sorted(settings.defects),
+            "magic": settings.magic,
+            **seeding.kept_control(store),  # accounts' admin changes outlive a restart
+        },
         replace=True,
     )
     store.delete_faults()

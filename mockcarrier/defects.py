@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from smsapi.codec import Format
 from smsapi.endpoints import SEND_ENDPOINTS
+from smsapi.fields import TIME_FORMAT, parse_time
 from smsapi.msgid import mobile_msgid, segment_msgid, wrap_int64
 
 
 @dataclass(frozen=True)
 class Defect:
     name: str
-    area: str  # codec, auth, limits, msgid, reports, push
+    area: str  # codec, auth, limits, msgid, reports, push, billing
     rule: str  # the section of the document it breaks
     description: str
 
@@ -88,6 +90,36 @@ _ALL = (
         "get_mo / get_rpt hand out as many as retsize asks (all when absent)",
     ),
     Defect(
+        "retsize-cap-plus-one",
+        "limits",
+        "§2.4.5 / §2.5.5 retsize at most 200 MOs / 500 reports",
+        "get_mo / get_rpt hand out one more than the cap (201 MOs / 501 reports)",
+    ),
+    Defect(
+        "retsize-default-small",
+        "limits",
+        "§2.4.5 / §2.5.5 retsize ≤ 0 or absent means the cap (200 / 500)",
+        "get_mo / get_rpt with retsize absent or ≤ 0 hand out 10",
+    ),
+    Defect(
+        "exno-not-checked",
+        "limits",
+        "§2.1.5 an exno over 6 digits is invalid (ignored)",
+        "single_send keeps any exno: it reaches the report's exno and spno",
+    ),
+    Defect(
+        "balance-not-charged",
+        "billing",
+        "§2.6.6 a billed send lowers the balance by its segments",
+        "sends are accepted and delivered but never lower the balance",
+    ),
+    Defect(
+        "result-as-word",
+        "codec",
+        "§2.1.6 result is an int: 0 on success",
+        'send answers say "result":"OK" instead of 0',
+    ),
+    Defect(
         "batch-limit-ignored",
         "limits",
         "§2.2.1 at most 1000 mobiles per batch (-100014)",
@@ -116,6 +148,36 @@ _ALL = (
         "reports",
         "§2.5.6 stime / rtime are YYYY-MM-DD HH:MM:SS",
         "stime / rtime written as 2016-08-04T17:38:59",
+    ),
+    Defect(
+        "exdata-not-echoed",
+        "reports",
+        "§2.5.6 a report carries the exdata of its request",
+        'reports (pulled and pushed) carry exdata ""',
+    ),
+    Defect(
+        "phantom-report",
+        "reports",
+        "§3.3 every report names a message that was sent (by msgid, or custid + mobile)",
+        "every get_rpt answer and report push carries one extra report matching nothing sent",
+    ),
+    Defect(
+        "failed-report-delivrd",
+        "reports",
+        "§2.5.6 status 0 is success, non-zero failure; errcode DELIVRD only on success (M4)",
+        "failed reports (an invalid number's too) carry errcode DELIVRD beside status 1",
+    ),
+    Defect(
+        "late-reports-rtime-stime",
+        "reports",
+        "§2.5.6 rtime is when the handset received it; tender §2.1.3 delivery within 5 s",
+        "every report comes 6 s (real time) late and writes rtime = stime (lying timestamps)",
+    ),
+    Defect(
+        "report-times-utc",
+        "reports",
+        "§2.5.6 stime / rtime in China time (UTC+8)",
+        "stime / rtime written in UTC: eight hours before the send by the client's clock",
     ),
     Defect(
         "reports-handed-twice",
@@ -150,7 +212,10 @@ _ALL = (
 )
 DEFECTS: dict[str, Defect] = {d.name: d for d in _ALL}
 OVER_LIMIT = {"rpt": 1000, "mo": 200}  # push-over-limit batch sizes
+RETSIZE_SMALL_DEFAULT = 10  # retsize-default-small
 SEGMENT_STRIDE_DEFECT = 2**32  # wrong-segment-stride
+LATE_REPORT_S = 6.0  # late-reports-rtime-stime: real seconds, beyond the tender's 5
+PHANTOM_OFFSET = 2**33  # phantom-report: an id between two segment strides, never given
 
 
 def unknown(names: Collection[str]) -> list[str]:
@@ -179,7 +244,21 @@ def pull_limit(active: Collection[str], retsize: int | None, capped: int) -> int
     """How many items a get_mo / get_rpt hands out."""
     if "retsize-cap-ignored" in active:
         return retsize if retsize and retsize > 0 else 1_000_000
+    if "retsize-default-small" in active and not (retsize and retsize > 0):
+        return RETSIZE_SMALL_DEFAULT
+    if "retsize-cap-plus-one" in active and (not retsize or retsize <= 0 or retsize > capped):
+        return capped + 1  # absent, ≤ 0 or over the cap: one more than the cap
     return capped
+
+
+def exno_kept(active: Collection[str], raw: str, checked: str) -> str:
+    """The exno a send keeps: the §2.1.5-checked one, or any (exno-not-checked)."""
+    return raw if "exno-not-checked" in active and raw else checked
+
+
+def billed(active: Collection[str], count: int) -> int:
+    """The segments a send is charged for (none under balance-not-charged)."""
+    return 0 if "balance-not-charged" in active else count
 
 
 def distort_answer(active: Collection[str], endpoint: str, answer: dict[str, Any]) -> dict:
@@ -195,6 +274,8 @@ def distort_answer(active: Collection[str], endpoint: str, answer: dict[str, Any
             out["msgid"] = wrap_int64(int(out["msgid"]) + 1)
         if "custid-not-echoed" in active:
             out["custid"] = ""
+        if "result-as-word" in active:
+            out["result"] = "OK"
     if "msgid-as-string" in active and "msgid" in out:
         out["msgid"] = str(out["msgid"])
     if endpoint == "get_balance" and "money-as-number" in active:
@@ -217,6 +298,7 @@ def distort_items(active: Collection[str], list_field: str, items: list[dict]) -
                 item["custid"] = ""
             if "pknum-zero-for-short" in active and item.get("pktotal") == 1:
                 item["pknum"] = item["pktotal"] = 0
+            _distort_report(active, item)
             if "time-iso-format" in active:
                 for key in ("stime", "rtime"):
                     item[key] = str(item.get(key, "")).replace(" ", "T", 1)
@@ -225,4 +307,28 @@ def distort_items(active: Collection[str], list_field: str, items: list[dict]) -
         if "msgid-as-string" in active and "msgid" in item:
             item["msgid"] = str(item["msgid"])
         out.append(item)
+    if list_field == "rpts" and "phantom-report" in active and items:
+        phantom = dict(out[0], custid="phantom0")
+        phantom["msgid"] = wrap_int64(int(items[0]["msgid"]) + PHANTOM_OFFSET)
+        out.append(phantom)
     return out
+
+
+def _distort_report(active: Collection[str], item: dict) -> None:
+    """The failure-semantics and timestamp defects of one report (in place)."""
+    if "exdata-not-echoed" in active:
+        item["exdata"] = ""
+    if "failed-report-delivrd" in active and item.get("status") not in (0, None):
+        item["errcode"] = "DELIVRD"
+    if "report-times-utc" in active:
+        for key in ("stime", "rtime"):
+            moment = parse_time(item.get(key))
+            if moment:
+                item[key] = (moment - timedelta(hours=8)).strftime(TIME_FORMAT)
+    if "late-reports-rtime-stime" in active:
+        item["rtime"] = item.get("stime", "")
+
+
+def report_delay(active: Collection[str]) -> float:
+    """Real seconds every report comes later than its simulated latency."""
+    return LATE_REPORT_S if "late-reports-rtime-stime" in active else 0.0

@@ -17,6 +17,9 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from smsapi.endpoints import ENDPOINTS
+from smsapi.errors import Result
+
+FAILURE_CODES = frozenset(int(code) for code in Result if code != Result.OK)
 
 # Actions on the six endpoints.
 RESULT = "result"  # answer the failure shape with a forced code; nothing processed
@@ -89,6 +92,9 @@ class FaultRule:
             raise FaultError(f"{self.action} applies to endpoint {' / '.join(targets)}")
         if self.action == RESULT and self.result is None:
             raise FaultError("action result needs a result code")
+        if self.result is not None and self.result not in FAILURE_CODES:
+            # a forced answer the document could give: a §4 failure code, never 0 or -1
+            raise FaultError(f"result {self.result} is not a §4 failure code (-100001...)")
         if self.action in (DELAY, PUSH_DELAY) and not 0 < self.delay_ms <= 600_000:
             raise FaultError(f"{self.action} needs delay_ms between 1 and 600000")
         if not 400 <= self.status <= 599:

@@ -81,7 +81,7 @@ def launch(
         try:
             if ready(requests.get(launched.url + probe, timeout=1)):
                 return launched
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up, or workers booting
             pass
         time.sleep(0.05)
     launched.stop(signal.SIGKILL)

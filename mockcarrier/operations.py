@@ -41,9 +41,10 @@ def account(carrier: Carrier, userid: str) -> AccountRecord:
     return record
 
 
-def account_view(record: AccountRecord) -> dict[str, Any]:
+def account_view(record: AccountRecord, reveal: bool = False) -> dict[str, Any]:
+    """An account as the admin API shows it: secrets masked unless revealed."""
     return {
-        **record.config.to_dict(),
+        **record.config.public_dict(reveal),
         "balance": record.balance,
         "money": format_money(record.money_micros),
     }
@@ -51,31 +52,74 @@ def account_view(record: AccountRecord) -> dict[str, Any]:
 
 def top_up(carrier: Carrier, record: AccountRecord, data: dict[str, Any]) -> dict[str, Any]:
     """{"count": N} adds messages, {"money": "12.5"} adds yuan."""
-    try:
-        count = int(data.get("count") or 0)
-        micros = to_micros(data.get("money") or 0)
-    except (ValueError, TypeError, ConfigError) as exc:
-        raise AdminError(400, f"count is an integer, money an amount: {exc}") from exc
+    count, micros = balance_amounts(data.get("count") or 0, data.get("money") or 0)
+    assert count is not None and micros is not None
+    if count < 0 or micros < 0:  # a top-up adds; PUT .../balance sets any value
+        raise AdminError(400, "a top-up adds: count and money are 0 or more")
+    check_balance_range(record.balance + count, record.money_micros + micros, "would reach")
     return account_view(carrier.store.top_up(record.userid, count, micros))
 
 
+# Bounds of the balance (messages) and money (micro-yuan) the admin API and the console
+# may set or reach: far above any test's need, far below SQLite's 64-bit integers and the
+# Redis store's Lua numbers (doubles, exact to 2^53), so no top-up can overflow a counter.
+MAX_BALANCE = 10**15
+MAX_MONEY_MICROS = 10**15  # a thousand million yuan
+
+
+def balance_amounts(
+    count: Any, money: Any, count_name: str = "count"
+) -> tuple[int | None, int | None]:
+    """A balance change of the admin API or the console (top-up, PUT balance): count
+    messages and money yuan as micro-yuan, None where not given, range-checked; any
+    other value is an AdminError 400, never a store overflow (HTTP 500)."""
+    try:
+        messages = None if count is None else int(count)  # int(inf): OverflowError
+        micros = None if money is None else to_micros(money)
+    except (ValueError, TypeError, ArithmeticError, ConfigError) as exc:
+        raise AdminError(400, f"{count_name} is an integer, money an amount: {exc}") from exc
+    check_balance_range(messages, micros)
+    return messages, micros
+
+
+def check_balance_range(messages: int | None, micros: int | None, verb: str = "is") -> None:
+    """Balance and money within ±MAX_BALANCE messages and ±MAX_MONEY_MICROS."""
+    if messages is not None and abs(messages) > MAX_BALANCE:
+        raise AdminError(400, f"balance {verb} {messages}: out of range (at most ±{MAX_BALANCE})")
+    if micros is not None and abs(micros) > MAX_MONEY_MICROS:
+        raise AdminError(
+            400,
+            f"money {verb} {format_money(micros)}: out of range "
+            f"(at most ±{format_money(MAX_MONEY_MICROS)})",
+        )
+
+
+MO_INJECT_MAX = 1000  # MOs one injection call may make
+
+
 def inject_mo(carrier: Carrier, record: AccountRecord, data: dict[str, Any]) -> dict[str, Any]:
-    """A reply from a phone: {"mobile", "content" (plain text), "exno"?, "rtime"?}."""
+    """A reply from a phone: {"mobile", "content" (plain text), "exno"?, "rtime"?,
+    "count"? (that many replies at once)}."""
     mobile, content = str(data.get("mobile") or "").strip(), data.get("content")
     if not mobile or not isinstance(content, str) or not content:
         raise AdminError(400, "mobile and content (plain text) are required")
-    return carrier.inject_mo(
-        record.userid,
-        mobile,
-        content,
-        str(data.get("exno") or ""),
-        str(data.get("rtime") or ""),
-    )
+    count = data.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MO_INJECT_MAX:
+        raise AdminError(400, f"count is an integer from 1 to {MO_INJECT_MAX}")
+    exno, rtime = str(data.get("exno") or ""), str(data.get("rtime") or "")
+    mos = [carrier.inject_mo(record.userid, mobile, content, exno, rtime) for _ in range(count)]
+    # one MO answers as before; several (the conformance suite's retsize check) as a list
+    return mos[0] if "count" not in data else {"injected": count, "mos": mos}
 
 
 def reset(carrier: Carrier, record: AccountRecord) -> dict[str, Any]:
-    """Forget messages, reports and MOs; balance back to its configured start."""
-    carrier.store.reset(record.userid, record.config)
+    """Forget messages, reports and MOs; balance back to its configured start; an account
+    of the configuration gets its configured settings back (the only thing that undoes a
+    PATCH: mockcarrier.seeding)."""
+    configured = next((a for a in carrier.settings.accounts if a.userid == record.userid), None)
+    if configured is not None:
+        carrier.store.put_account(configured)
+    carrier.store.reset(record.userid, configured or record.config)
     return account_view(account(carrier, record.userid))
 
 

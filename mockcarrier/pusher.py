@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import http.client
 import logging
 import os
 import random
@@ -25,8 +26,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import requests
+from urllib.parse import urlsplit
 
 from smsapi import push
 from smsapi.codec import JSON_MEDIA, json_body
@@ -90,7 +90,6 @@ class Pusher:
         self._lock = threading.Lock()
         self._lease_until = 0.0
         self._lease_retry_at = 0.0  # a non-holder asks again only after this
-        self._local = threading.local()
         self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="mockcarrier-push")
         self._thread = threading.Thread(target=self._run, name="mockcarrier-pusher", daemon=True)
 
@@ -205,15 +204,20 @@ class Pusher:
             limit = defect_modes.OVER_LIMIT[kind.value]
         else:
             limit = cfg.push_rpt_batch if kind is PushKind.RPT else cfg.push_mo_batch
-        # Claimed past the longest a push of them can take, so pull cannot race it.
-        claim_for = cfg.push_timeout * 3 + 10.0
+        due = self.store.pending_push(cfg.userid, kind.value, time.time(), 2 * limit)
+        if not due:
+            return False
+        single = () if len(due) > limit else (faults.PUSH_REORDER,)  # needs two batches
+        fired = faults.fire(self.store, f"push_{kind.value}", cfg.userid, exclude=single)
+        # Claimed past the longest the round can take (each push ends at push_timeout,
+        # post_within), so pull cannot hand the items out while they are in flight.
         rows = self.store.pending_push(
-            cfg.userid, kind.value, time.time(), 2 * limit, claim_for=claim_for
+            cfg.userid, kind.value, time.time(), 2 * limit, claim_for=claim_seconds(cfg, fired)
         )
         if not rows:
             return False
         try:
-            return self._push_rows(cfg, kind, rows, limit, ctl)
+            return self._push_rows(cfg, kind, rows, limit, ctl, fired)
         finally:
             self.store.release_claims(kind.value, [r["msgid"] for r in rows])
 
@@ -224,9 +228,8 @@ class Pusher:
         rows: list[dict[str, Any]],
         limit: int,
         ctl: control.Control,
+        fired: list[faults.FaultRule],
     ) -> bool:
-        single = () if len(rows) > limit else (faults.PUSH_REORDER,)  # needs two batches
-        fired = faults.fire(self.store, f"push_{kind.value}", cfg.userid, exclude=single)
         chunks = [rows[:limit], rows[limit:]]
         note = ""
         if faults.first(fired, faults.PUSH_REORDER) and chunks[1]:
@@ -264,14 +267,12 @@ class Pusher:
         status: int | None = None
         answer = ""
         try:
-            response = self._session().post(
-                url, data=body, headers={"Content-Type": content_type}, timeout=cfg.push_timeout
-            )
-            status, answer = response.status_code, response.text[:500]
-            verdict = push.judge_push_answer(kind, seqid, response.status_code, response.content)
-        except requests.Timeout:
+            status, content = post_within(url, body, content_type, cfg.push_timeout)
+            answer = content[:500].decode("utf-8", "replace")
+            verdict = push.judge_push_answer(kind, seqid, status, content)
+        except PushTimeout:
             verdict = PushVerdict(False, f"no answer within {cfg.push_timeout} s")
-        except requests.RequestException as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             verdict = PushVerdict(False, f"connection failed ({type(exc).__name__})")
         duration_ms = (time.time() - started) * 1000
         ok = verdict.ok or "push-no-retry" in active
@@ -336,11 +337,64 @@ class Pusher:
             return json_body(fields), JSON_MEDIA
         return push.encode_push(fields)
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
+
+class PushTimeout(Exception):
+    """The receiver did not answer in full within push_timeout."""
+
+
+MAX_ANSWER_BYTES = 64 * 1024  # an acknowledgement is a few dozen bytes
+SENDS_PER_ROUND = 2  # two batches under push_reorder
+CLAIM_MARGIN = 10.0  # seconds a claim outlasts its pushes (the store's commit, a busy machine)
+
+
+def claim_seconds(cfg: AccountConfig, fired: list[faults.FaultRule]) -> float:
+    """How long a round's items are claimed: every push it may make (a second batch, a
+    duplicate of each), each after its push_delay and ended at push_timeout."""
+    sends = SENDS_PER_ROUND * (2 if faults.first(fired, faults.PUSH_DUPLICATE) else 1)
+    delay = faults.first(fired, faults.PUSH_DELAY)
+    per_send = cfg.push_timeout + (delay.delay_ms / 1000 if delay else 0.0)
+    return sends * per_send + CLAIM_MARGIN
+
+
+def post_within(url: str, body: bytes, content_type: str, timeout: float) -> tuple[int, bytes]:
+    """POST and read the whole answer within `timeout` seconds in all: the HTTP status and
+    body. A socket timeout counts per read, so a receiver trickling its answer a byte at
+    a time would hold the lane for ever; here a watchdog shuts the socket at the deadline
+    (PushTimeout). A new connection per push: a lane sends one push at a time anyway."""
+    parts = urlsplit(url)
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    conn = connection_class(parts.hostname or "", parts.port, timeout=timeout)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        if conn.sock is not None:
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(timeout, expire)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        conn.connect()  # bounded by the socket timeout; the watchdog covers what follows
+        if expired.is_set():
+            raise PushTimeout
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request("POST", path, body, {"Content-Type": content_type})
+        response = conn.getresponse()
+        content = response.read(MAX_ANSWER_BYTES)
+    except (OSError, http.client.HTTPException) as exc:
+        if expired.is_set():
+            raise PushTimeout from exc
+        raise
+    finally:
+        watchdog.cancel()
+        conn.close()
+    if expired.is_set():  # cut short by the watchdog: not a whole answer
+        raise PushTimeout
+    return response.status, content
 
 
 def lane_views(carrier: Carrier, cfg: AccountConfig) -> dict[str, dict[str, Any]]:

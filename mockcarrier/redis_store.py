@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -375,11 +376,13 @@ class RedisStore:
     # ------------------------------------------------------------ auth failures
 
     def record_auth_failure(self, userid: str, at: float, keep: float = 86400.0) -> None:
-        """Record a failure, forgetting this account's failures older than keep seconds."""
+        """Record a failure, forgetting this account's failures older than keep seconds;
+        a key with no newer failure expires (unknown userids leave nothing behind)."""
         key = self._k("authfail", userid)
         with self._r.pipeline() as pipe:
             pipe.zremrangebyscore(key, "-inf", f"({at - keep!r}")
             pipe.zadd(key, {f"{at!r}:{uuid.uuid4().hex}": at})
+            pipe.expire(key, max(1, math.ceil(keep)))
             pipe.execute()
 
     def auth_failures_since(self, userid: str, since: float) -> int:

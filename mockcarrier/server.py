@@ -1,4 +1,5 @@
-"""Serving the app on gunicorn (threads for concurrency, processes by --workers)."""
+"""Serving the app on gunicorn (an event loop per process for connections, threads for
+the app, processes by --workers)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from . import pusher
 from .app import create_app
 from .config import Settings
 from .limits import SharedConcurrencyLimiter
+from .worker import CONNECTIONS
 
 
 def gunicorn_options(s: Settings) -> dict[str, Any]:
@@ -18,7 +20,9 @@ def gunicorn_options(s: Settings) -> dict[str, Any]:
         "bind": f"{s.host}:{s.port}",
         "workers": s.workers,
         "threads": s.threads,
-        "worker_class": "gthread",
+        # An event loop reads requests, the threads run the app (mockcarrier.worker).
+        "worker_class": "mockcarrier.worker.MockWorker",
+        "worker_connections": CONNECTIONS,
         "timeout": 60,
         "graceful_timeout": 5,
         "keepalive": 5,

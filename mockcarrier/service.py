@@ -11,6 +11,7 @@ import json
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from typing import Any
 
 from smsapi import answers
 from smsapi.codec import CodecError, Format, parse_request
-from smsapi.content import decode_mt_content, encode_mo_content
+from smsapi.content import encode_mo_content, read_mt_content
 from smsapi.endpoints import (
     ENDPOINTS,
     MAX_BATCH_MOBILES,
@@ -40,15 +41,20 @@ from smsapi.mobile import MobileNumber, classify, split_mobiles
 from smsapi.msgid import mobile_msgid
 from smsapi.segments import content_too_long, segment_count
 
-from . import control, faults, ids
+from . import control, faults, ids, seeding
 from . import defects as defect_modes
-from .auth import AuthOutcome, account_by_apikey, authenticate
+from .auth import AuthOutcome, account_by_apikey, authenticate, timestamp_warnings
 from .config import AccountConfig, Settings
 from .delivery import Outcome, outcome_for, segment_latency
 from .limits import ConcurrencyLimiter
 from .store import Acceptance, AccountRecord, Arrears, Store, StoreError
 
 log = logging.getLogger("mockcarrier")
+FLAGGED_KEPT = 20
+# C14: the start of X-Mock-Reason for a body that could not be read at all.
+UNREADABLE = (
+    "UNREADABLE BODY (not a password problem; -100001 only because no credentials could be read):"
+)
 
 
 class Refusal(Exception):
@@ -72,6 +78,7 @@ class Context:
     seed: int
     defects: frozenset[str] = frozenset()  # active defect modes (mockcarrier.defects)
     magic: dict[str, Outcome] = field(default_factory=dict)  # the control plane's numbers
+    warnings: list[str] = field(default_factory=list)  # the request's flags, on each message
 
     @property
     def cfg(self) -> AccountConfig:
@@ -109,7 +116,7 @@ def checked_content(raw: Any, cfg: AccountConfig) -> tuple[str, list[str]]:
     value = text_value(raw)
     if not value:
         raise Refusal(Result.CONTENT_TOO_LONG, "content missing or empty")
-    decoded = decode_mt_content(value)
+    decoded = read_mt_content(value)
     text = signed_text(decoded.text, cfg.signature)
     if content_too_long(text):
         raise Refusal(
@@ -146,6 +153,8 @@ def single_send(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
         raise Refusal(Result.MOBILE_INVALID, f"mobile {raw[:40]!r} invalid")
     text, issues = checked_content(fields.get("content"), ctx.cfg)
     options = checked_options(fields, ctx.cfg)
+    raw_exno = text_value(fields.get("exno"))
+    options["exno"] = defect_modes.exno_kept(ctx.defects, raw_exno, options["exno"])
     items = [Item(mobile, text, issues=issues, **options)]
     return accept(ctx, "single_send", items, text, options["custid"])
 
@@ -177,11 +186,12 @@ def multi_send(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
     for position, entry in enumerate(multimt, start=1):
         if not isinstance(entry, dict):
             raise Refusal(Result.MOBILE_INVALID, f"multimt item {position} is not an object")
+        mobile = text_value(entry.get("mobile"))
+        if not mobile:  # interpretations F6b: a missing field, not an invalid number
+            raise Refusal(Result.MOBILE_INVALID, f"multimt item {position} has no mobile")
         text, issues = checked_content(entry.get("content"), ctx.cfg)
         options = checked_options(entry, ctx.cfg)
-        items.append(
-            Item(classify(text_value(entry.get("mobile"))), text, issues=issues, **options)
-        )
+        items.append(Item(classify(mobile), text, issues=issues, **options))
     return accept(ctx, "multi_send", items, None, items[0].custid)
 
 
@@ -264,6 +274,8 @@ def accept(
         raise Refusal(Result.CONTENT_TOO_LONG, "too many segments")
     billed = sum(pk for item, pk in zip(items, pktotals, strict=False) if item.mobile.valid)
     stime = carrier_time(ctx.now)
+    request_flags = list(ctx.warnings)  # each message records the request's flags too
+    ctx.warnings.extend(dict.fromkeys(i for item in items for i in item.issues))
 
     def build(first_counter: int) -> tuple[int, str, list[tuple], list[tuple]]:
         base = ids.compose(ctx.settings.msgid_prefix, first_counter)
@@ -281,6 +293,7 @@ def accept(
                 ctx.magic,
             )
             item_custid = item.custid or batch_custid
+            issues = [*item.issues, *request_flags]
             item_spno = spno(cfg.channel, item.exno)
             messages.append(
                 (
@@ -296,7 +309,7 @@ def accept(
                     item.exno,
                     item_spno,
                     item.exdata,
-                    json.dumps(item.issues, ensure_ascii=False),
+                    json.dumps(issues, ensure_ascii=False),
                     stime,
                     json.dumps(_outcome_dict(outcome)),
                 )
@@ -322,7 +335,9 @@ def accept(
                         outcome.errcode,
                         outcome.errdesc,
                         item.exdata,
-                        ctx.epoch + latency / ctx.settings.time_scale,
+                        ctx.epoch
+                        + latency / ctx.settings.time_scale
+                        + defect_modes.report_delay(ctx.defects),
                         "pending",
                     )
                 )
@@ -336,8 +351,8 @@ def accept(
         text=shared_text,
         mobiles=len(items),
         segments=sum(pktotals),
-        cost_count=billed,
-        cost_micros=billed * cfg.price_micros,
+        cost_count=defect_modes.billed(ctx.defects, billed),
+        cost_micros=defect_modes.billed(ctx.defects, billed) * cfg.price_micros,
         build=build,
     )
     try:
@@ -365,6 +380,8 @@ class Handled:
     reason: str = ""
     answer_fmt: Format | None = None  # None: §2.1.8 (JSON, or XML for XML requests)
     fault: faults.FaultRule | None = None  # what the view does to the wire (faults.py)
+    # What was off-spec but accepted, as a real carrier would (X-Mock-Warning, W1-W4)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Carrier:
@@ -380,9 +397,28 @@ class Carrier:
             else random.SystemRandom().randrange(1, 2**31)
         )
         ids.check_prefix(settings.msgid_prefix)
-        store.ensure_accounts(settings.accounts)
+        seeding.seed_accounts(store, settings.accounts)  # admin changes kept (seeding.py)
         # Called after a send or an MO is stored: the pusher of this process wakes.
         self.on_new_work: Callable[[], None] | None = None
+        # The latest requests read with a flag or not readable at all (the console's
+        # list; this process's only).
+        self.flagged: deque[dict[str, Any]] = deque(maxlen=FLAGGED_KEPT)
+
+    def note_flagged(self, handled: Handled, remote_addr: str) -> None:
+        """Keep a request that was unreadable or carried flags, for the console."""
+        if not handled.warnings and not handled.reason.startswith(UNREADABLE):
+            return
+        self.flagged.appendleft(
+            {
+                "at": time.time(),
+                "endpoint": handled.endpoint,
+                "userid": handled.userid,
+                "client": remote_addr,
+                "result": handled.answer.get("result"),
+                "reason": handled.reason,
+                "warnings": list(handled.warnings),
+            }
+        )
 
     def control(self) -> control.Control:
         """The run-time control state (clock, defects, magic numbers...) from the store."""
@@ -391,16 +427,19 @@ class Carrier:
     def now(self) -> datetime:
         return self.control().now()
 
-    def handle(self, endpoint: str, body: bytes, fmt: Format, remote_addr: str) -> Handled:
+    def handle(
+        self, endpoint: str, body: bytes, fmt: Format, remote_addr: str, charset: str = ""
+    ) -> Handled:
         """Parse, authenticate, limit, run the endpoint. Never raises: every failure
-        is an answer in the document's shape."""
+        is an answer in the document's shape. charset: the Content-Type's parameter."""
         handled = Handled(endpoint, fmt, answers.failure_answer(endpoint, Result.INTERNAL_ERROR))
         try:
-            fields = parse_request(body, fmt)
+            fields = parse_request(body, fmt, charset, handled.warnings)
         except CodecError as exc:
-            # Unreadable body: no credentials could be read, so authentication fails.
+            # Unreadable body: no credentials could be read, so authentication fails;
+            # the reason says so loudly, or the developer checks the password (C14).
             fields = {}
-            handled.reason = str(exc)[:200]
+            handled.reason = f"{UNREADABLE} {exc}"[:300]
         ctl: control.Control | None = None
         try:
             ctl = self.control()
@@ -464,6 +503,10 @@ class Carrier:
         assert outcome.account is not None
         cfg = outcome.account.config
         handled.userid = cfg.userid
+        if outcome.mode == "md5":
+            handled.warnings += timestamp_warnings(
+                text_value(fields.get("timestamp")), settings, now
+            )
         with self.limiter.slot(cfg.userid, cfg.max_concurrent) as admitted:
             if not admitted:
                 raise Refusal(
@@ -483,6 +526,7 @@ class Carrier:
                 self.seed,
                 defects=ctl.defects,
                 magic=ctl.magic,
+                warnings=handled.warnings,
             )
             handled.answer = HANDLERS[handled.endpoint](ctx, fields)
         if handled.endpoint in SEND_ENDPOINTS and cfg.push_enabled and self.on_new_work:

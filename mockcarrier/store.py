@@ -322,11 +322,10 @@ class SqliteStore:
     # ------------------------------------------------------------ auth failures
 
     def record_auth_failure(self, userid: str, at: float, keep: float = 86400.0) -> None:
-        """Record a failure, forgetting this account's failures older than keep seconds."""
+        """Record a failure, forgetting every failure older than keep seconds (unknown
+        userids included: the log stays bounded)."""
         with self._write() as conn:
-            conn.execute(
-                "DELETE FROM auth_failures WHERE userid = ? AND at < ?", (userid, at - keep)
-            )
+            conn.execute("DELETE FROM auth_failures WHERE at < ?", (at - keep,))
             conn.execute("INSERT INTO auth_failures VALUES (?, ?)", (userid, at))
 
     def auth_failures_since(self, userid: str, since: float) -> int:

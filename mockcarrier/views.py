@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
 from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from smsapi import answers
-from smsapi.codec import Format, encode_answer, media_type_of, request_format
+from smsapi.codec import Format, charset_of, encode_answer, media_type_of, request_format
 from smsapi.endpoints import BASE_PATH, ENDPOINTS, SEND_ENDPOINTS
 from smsapi.errors import Result
 
@@ -17,6 +18,9 @@ from . import faults
 from .service import Carrier, Handled
 
 bp = Blueprint("sms", __name__)
+# environ key: why the request body could not be read off the connection (set by
+# mockcarrier.worker: broken chunked framing, a body that never came); answered 400.
+BODY_ERROR = "mockcarrier.body_error"
 log = logging.getLogger("mockcarrier.requests")
 
 
@@ -29,13 +33,25 @@ def endpoint(name: str) -> Response:
     """POST /sms/v2/std/<name>, in JSON, XML or form (§2.x.4)."""
     started = time.perf_counter()
     if name not in ENDPOINTS:
-        return Response(f"no endpoint {name}; see {BASE_PATH}/\n", 404, mimetype="text/plain")
+        return off_the_interface(404, f"no endpoint {name}")
     content_type = request.headers.get("Content-Type")
     status = 200
     try:
         body = read_body()
         handled = carrier().handle(
-            name, body, request_format(content_type, body), request.remote_addr or ""
+            name,
+            body,
+            request_format(content_type, body),
+            request.remote_addr or "",
+            charset_of(content_type),
+        )
+        carrier().note_flagged(handled, request.remote_addr or "")
+    except UnreadableBody as exc:
+        # Broken framing or a body that never came (mockcarrier.worker): no request.
+        status = 400
+        fmt = request_format(content_type)
+        handled = Handled(
+            name, fmt, answers.failure_answer(name, Result.AUTH_FAILED), reason=str(exc)
         )
     except RequestEntityTooLarge:
         # Over the body limit: refused unread, in the document's shape.
@@ -46,10 +62,47 @@ def endpoint(name: str) -> Response:
     return respond(handled, content_type, status, started)
 
 
+class UnreadableBody(Exception):
+    """The body could not be read off the connection (BODY_ERROR says why)."""
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def off_the_path(exc: HTTPException) -> Response | HTTPException:
+    """GET on an endpoint, an unknown path under /sms/v2/std: answered in the interface's
+    terms (other paths keep Flask's answer). Allow stays POST (, OPTIONS)."""
+    if request.path != BASE_PATH and not request.path.startswith(f"{BASE_PATH}/"):
+        return exc
+    if exc.code == 405:
+        name = request.path.rsplit("/", 1)[-1]
+        response = off_the_interface(405, f"{name} takes POST only (§2.x.3), not {request.method}")
+        response.headers["Allow"] = exc.get_response().headers.get("Allow", "POST")
+        return response
+    return off_the_interface(404, f"no endpoint at {request.path}")
+
+
+def off_the_interface(status: int, reason: str) -> Response:
+    """A request no endpoint takes: JSON with a §4 code (-100999, the document has no
+    'no such endpoint') and the reason, the endpoints listed; X-Mock-Reason as always."""
+    body = {
+        "result": int(Result.INTERNAL_ERROR),
+        "reason": reason,
+        "endpoints": [f"POST {e.path}" for e in ENDPOINTS.values()],
+    }
+    response = Response(
+        json.dumps(body, ensure_ascii=False), status, content_type="application/json; charset=utf-8"
+    )
+    response.headers["X-Mock-Reason"] = header_text(reason)
+    return response
+
+
 def read_body() -> bytes:
     """The body, refused past the limit. A chunked body has no Content-Length to check
     first: Werkzeug stops reading it at the limit and returns it cut short, so one more
     read tells a complete body from a cut one (RequestEntityTooLarge)."""
+    problem = request.environ.get(BODY_ERROR)
+    if problem:
+        raise UnreadableBody(problem)
     body = request.get_data(cache=False)
     if len(body) >= current_app.config["MAX_CONTENT_LENGTH"]:
         request.stream.read(1)
@@ -72,6 +125,9 @@ def respond(handled: Handled, content_type: str | None, status: int, started: fl
     if handled.reason:
         # Why a request failed: a header, so the body keeps the document's shape.
         response.headers["X-Mock-Reason"] = header_text(handled.reason)
+    if handled.warnings:
+        # What a real carrier takes silently but the client got wrong (W1-W4, A1, A2).
+        response.headers["X-Mock-Warning"] = header_text("; ".join(handled.warnings))
     log.info(
         "%s %s %s %s result=%s %.1fms%s",
         request.remote_addr,
@@ -82,4 +138,6 @@ def respond(handled: Handled, content_type: str | None, status: int, started: fl
         (time.perf_counter() - started) * 1000,
         f" ({handled.reason})" if handled.reason else "",
     )
+    if handled.warnings:
+        log.warning("%s %s flagged: %s", request.remote_addr, handled.endpoint, handled.warnings)
     return response

@@ -5,13 +5,21 @@ segmentation, mobile classification, and a small typed client."""
 from .auth import digest, format_timestamp
 from .client import BalanceResult, Client, PullResult, SendResult
 from .codec import Format
-from .errors import CodecError, Result, ResultError, SmsApiError, TransportError
+from .errors import (
+    CodecError,
+    ContentEncodingError,
+    Result,
+    ResultError,
+    SmsApiError,
+    TransportError,
+)
 from .msgid import mobile_msgid, segment_msgid
 
 __all__ = [
     "BalanceResult",
     "Client",
     "CodecError",
+    "ContentEncodingError",
     "Format",
     "PullResult",
     "Result",

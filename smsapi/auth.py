@@ -22,6 +22,18 @@ def digest(userid: str, password: str, timestamp: str) -> str:
     return hashlib.md5(raw.encode("utf-8")).hexdigest()
 
 
+def shell_credentials(userid: str, password_variable: str = "PASSWORD") -> list[str]:
+    """§3.1 the same digest made by a POSIX shell, for a request replayed later: U, P (read
+    from $PASSWORD_VARIABLE, never written out), a fresh TS and SIG = md5(U 00000000 P TS)."""
+    quoted = "'" + userid.replace("'", "'\\''") + "'"
+    return [
+        f'U={quoted}; P="${{{password_variable}:?export {password_variable}=the password of '
+        f'{re.sub(r"[^A-Za-z0-9_]", "", userid)}}}"',
+        "TS=$(TZ=Asia/Shanghai date +%m%d%H%M%S)",
+        f'SIG=$(printf \'%s{FIXED_STRING}%s%s\' "$U" "$P" "$TS" | md5sum | cut -d\' \' -f1)',
+    ]
+
+
 def china_now(offset_seconds: float = 0.0) -> datetime:
     """Now, in China time, moved by a clock offset (the mock's control plane)."""
     return datetime.now(CHINA_TZ) + timedelta(seconds=offset_seconds)

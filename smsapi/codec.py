@@ -6,6 +6,7 @@ parameters, unencoded multimt in forms); the writer is exact.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from enum import Enum
@@ -81,26 +82,85 @@ def answer_format(fmt: Format) -> Format:
 # ---------------------------------------------------------------- reading requests
 
 
-def parse_request(body: bytes, fmt: Format) -> dict[str, Any]:
+def parse_request(
+    body: bytes, fmt: Format, charset: str = "", notes: list[str] | None = None
+) -> dict[str, Any]:
     """Fields of a request body. Scalars stay as sent (JSON numbers remain numbers);
-    multimt becomes a list of dicts. Raises CodecError when the body is unreadable."""
+    multimt becomes a list of dicts. Raises CodecError when the body is unreadable.
+    charset: the Content-Type's charset parameter; notes collects what was off-spec
+    but read anyway (a GBK JSON body...)."""
     if fmt is Format.JSON:
-        return _parse_json_object(body)
+        return _parse_json_object(body, charset, notes if notes is not None else [])
     if fmt is Format.XML:
         root = parse_xml(body)
         return element_fields(root)
     return parse_form(body)
 
 
-def _parse_json_object(body: bytes) -> dict[str, Any]:
-    try:
-        text = body.decode("utf-8-sig")
+def charset_of(content_type: str | None) -> str:
+    """The charset parameter of a Content-Type, lower case ("" when none)."""
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'").lower()
+    return ""
+
+
+def json_body_text(body: bytes, charset: str, notes: list[str]) -> str:
+    """W1: the text of a JSON body. RFC 8259 JSON is UTF-8, but Java clients send GBK
+    (fastjson + HttpClient) and real carriers read it: a charset parameter is honoured;
+    without one, bytes that are not UTF-8 are read as GB18030 (a superset of GBK)."""
+    codec = _json_charset(charset)
+    if charset and not codec:  # read as if none were named
+        notes.append(f"JSON body names charset {charset[:40]!r}, unknown: read as UTF-8 (W1)")
+        charset = ""
+    elif codec and codec != "utf-8":
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = json.loads(join_wrapped_json_strings(text))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise CodecError(f"body is not JSON: {exc}", body) from exc
+            text = body.decode(codec)
+        except ValueError as exc:  # UnicodeDecodeError and kin
+            raise CodecError(f"body is not JSON: not {charset[:40]}: {exc}", body) from exc
+        notes.append(f"JSON body in charset {charset[:40]}, not UTF-8 (read as declared, W1)")
+        return text.removeprefix("\ufeff")
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if charset:  # declared UTF-8 and is not: no guessing
+            raise CodecError(f"body is not JSON: {exc}", body) from exc
+        try:
+            text = body.decode("gb18030")
+        except UnicodeDecodeError:
+            raise CodecError(f"body is not JSON: {exc}", body) from exc
+    notes.append("JSON body not UTF-8: read as GBK/GB18030 (no charset named, W1)")
+    return text
+
+
+# Charsets a JSON body may name (codecs' canonical names): real text encodings only, so a
+# hostile parameter cannot pick a codec such as punycode, rot13 or zlib.
+JSON_CHARSETS = frozenset(
+    {"utf-8", "utf-8-sig", "gbk", "gb2312", "gb18030", "big5", "ascii", "iso8859-1"}
+    | {"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "cp1252"}
+)
+
+
+def _json_charset(charset: str) -> str:
+    """The codec of a charset parameter: "utf-8" when none or UTF-8, "" when unknown."""
+    if not charset:
+        return "utf-8"
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return ""
+    if name not in JSON_CHARSETS:
+        return ""
+    return "utf-8" if name.startswith("utf-8") else name
+
+
+def _parse_json_object(body: bytes, charset: str = "", notes: list[str] | None = None) -> dict:
+    text = json_body_text(body, charset, notes if notes is not None else [])
+    try:
+        value = loads_json(text)
+    except CodecError:
+        value = loads_json(join_wrapped_json_strings(text), body)
     if not isinstance(value, dict):
         raise CodecError("JSON body is not an object", body)
     multimt = value.get("multimt")
@@ -112,6 +172,18 @@ def _parse_json_object(body: bytes) -> dict[str, Any]:
         except RecursionError as exc:
             raise CodecError(f"body is not JSON: {exc}", body) from exc
     return value
+
+
+def loads_json(text: str, body: bytes | None = None, what: str = "body") -> Any:
+    """json.loads for hostile input: every way a text fails to be read is a CodecError,
+    including an integer over Python's 4 300-digit limit (a plain ValueError) and
+    nesting deep enough to exhaust the stack."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError too
+        raise CodecError(
+            f"{what} is not JSON: {exc}", body or text.encode("utf-8", "replace")
+        ) from exc
 
 
 def _without_surrogates(value: Any) -> Any:
@@ -151,8 +223,8 @@ def join_wrapped_json_strings(text: str) -> str:
 def parse_multimt_text(text: str) -> Any:
     """§2.3.5 multimt carried as a JSON array string (form requests)."""
     try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        return loads_json(text)
+    except CodecError:
         return text  # left for the field rules to reject
 
 
@@ -170,16 +242,49 @@ def parse_form(body: bytes) -> dict[str, Any]:
         if name in JSON_LIST_FIELDS and raw.lstrip().startswith("["):
             # §2.3.7 / §2.7.5 / §2.8.5 the document's form examples carry the JSON array
             # unencoded (its urlencoded contents must not be decoded twice).
-            fields[name] = parse_multimt_text(raw.encode("latin-1").decode("utf-8", "replace"))
+            fields[name] = parse_list_bytes(name, raw.encode("latin-1"))
             continue
         value = unquote_to_bytes(raw.replace("+", " "))
         if name == "content":
             fields[name] = _form_content(value)
         elif name in JSON_LIST_FIELDS:
-            fields[name] = parse_multimt_text(value.decode("utf-8", "replace"))
+            fields[name] = parse_list_bytes(name, value)
         else:
             fields[name] = value.decode("utf-8", "replace")
     return fields
+
+
+def parse_list_bytes(name: str, raw: bytes) -> Any:
+    """A JSON array carried in a form (multimt; the push lists mos, rpts). multimt is
+    read byte-exact: each item's content takes the path of a form's own content
+    (_form_content), so raw GBK inside (PHP clients that url-decode their json_encode
+    output) keeps its text; the other values are UTF-8 text."""
+    if name != "multimt":
+        return parse_multimt_text(raw.decode("utf-8", "replace"))
+    value = parse_multimt_text(raw.decode("latin-1"))  # JSON's syntax is ASCII
+    if not isinstance(value, list):
+        return parse_multimt_text(raw.decode("utf-8", "replace"))
+    return [_item_from_bytes(item) if isinstance(item, dict) else item for item in value]
+
+
+def _item_from_bytes(item: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        if isinstance(value, str):
+            try:
+                raw = value.encode("latin-1")  # the bytes as sent
+            except UnicodeEncodeError:  # \uXXXX escapes: already text
+                out[key] = value
+                continue
+            if raw.isascii():
+                out[key] = value
+            elif key == "content":  # raw bytes: GBK as the document's charset (C7)
+                out[key] = _form_content(raw)
+            else:
+                out[key] = raw.decode("utf-8", "replace")
+        else:
+            out[key] = value
+    return out
 
 
 def _form_content(value: bytes) -> str:
@@ -321,8 +426,8 @@ def parse_answer(body: bytes, content_type: str | None) -> dict[str, Any]:
     if fmt is Format.FORM:
         raise CodecError("answer is neither JSON nor XML", body)
     try:
-        value = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = loads_json(body.decode("utf-8-sig"), body, "answer")
+    except UnicodeDecodeError as exc:
         raise CodecError(f"answer is not JSON: {exc}", body) from exc
     if not isinstance(value, dict):
         raise CodecError("JSON answer is not an object", body)

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote_to_bytes
 
+from .errors import ContentEncodingError
+
 MT_CHARSET = "gbk"  # §2.1.5 urlencode（GBK明文）
 MO_CHARSET = "utf-8"  # §2.4.6 urlencode（UTF-8明文）
 _ESCAPE_RE = re.compile(r"%[0-9A-F]{2}")
@@ -23,8 +25,12 @@ def urlencode_text(text: str, charset: str, errors: str = "strict") -> str:
 
 
 def encode_mt_content(text: str) -> str:
-    """§2.1.5 content as a client sends it."""
-    return urlencode_text(text, MT_CHARSET)
+    """§2.1.5 content as a client sends it; ContentEncodingError names a character GBK
+    lacks."""
+    try:
+        return urlencode_text(text, MT_CHARSET)
+    except UnicodeEncodeError as exc:
+        raise ContentEncodingError(*exc.args) from None
 
 
 def encode_mo_content(text: str, charset: str = MO_CHARSET) -> str:
@@ -64,13 +70,41 @@ def decode_mt_content(value: str) -> DecodedText:
 def mt_content_issues(value: str) -> list[str]:
     """§2.1.5 why a client's content is not urlencoded GBK (empty: it is). UTF-8 bytes
     often decode as GBK too (as mojibake), so they are named on their own."""
-    issues = list(decode_mt_content(value).issues)
-    raw_text = any("raw non-ASCII" in issue for issue in issues)
+    return _with_utf8_issue(value, decode_mt_content(value)).issues
+
+
+def _with_utf8_issue(value: str, decoded: DecodedText) -> DecodedText:
+    raw_text = any("raw non-ASCII" in issue for issue in decoded.issues)
     if not raw_text and looks_like_utf8(unquote_to_bytes(value.replace("+", " "))):
-        issues.append(
+        decoded.issues.append(
             "content bytes are UTF-8, not GBK (测试: UTF-8 %e6%b5%8b%e8%af%95, GBK %b2%e2%ca%d4)"
         )
-    return issues
+    return decoded
+
+
+def read_mt_content(value: str) -> DecodedText:
+    """§2.1.5 content as the mock reads it, with every flag a real carrier would not
+    raise: not GBK (mt_content_issues) and text lost before sending (lost_text_issue)."""
+    decoded = _with_utf8_issue(value, decode_mt_content(value))
+    lost = lost_text_issue(decoded.text)
+    if lost:
+        decoded.issues.append(lost)
+    return decoded
+
+
+_QUESTION_RUN_RE = re.compile(r"\?{2,}")
+
+
+def lost_text_issue(text: str) -> str:
+    """W3: a run of '?' is text lost to ISO-8859-1 (or ASCII) before it was urlencoded:
+    the characters the charset lacks became '?'. A carrier sends it silently. "" if none."""
+    match = _QUESTION_RUN_RE.search(text)
+    if not match:
+        return ""
+    return (
+        f"content has a run of {len(match.group(0))} '?': text lost to ISO-8859-1 before "
+        "urlencoding? (encode the text as GBK, W3)"
+    )
 
 
 def looks_like_utf8(raw: bytes) -> bool:

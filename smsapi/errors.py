@@ -83,3 +83,16 @@ class ResultError(SmsApiError):
         super().__init__(f"result {result}: {result_text(result, 'en')}")
         self.result = result
         self.answer = answer or {}
+
+
+class ContentEncodingError(SmsApiError, UnicodeEncodeError):
+    """§2.1.5 MT content holds a character GBK cannot carry (an emoji, say). Still a
+    UnicodeEncodeError for callers that caught that before."""
+
+    def __str__(self) -> str:
+        char = self.object[self.start : self.end]
+        codes = ", ".join(f"U+{ord(c):04X}" for c in char)
+        return (
+            f"content character {char!r} ({codes}) at position {self.start} cannot be sent: "
+            f"§2.1.5 content is {self.encoding.upper()}, which has no such character"
+        )

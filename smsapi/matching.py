@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .mobile import classify
 from .msgid import SEGMENT_STRIDE, wrap_int64
 
 
@@ -34,6 +35,17 @@ def custid_key(custid: str, mobile: str, pknum: int = 1, pktotal: int = 1) -> tu
     if pktotal <= 1:
         return (custid, mobile)
     return (custid, mobile, pknum)
+
+
+def names_other_message(report: dict[str, Any], mobile: str, custid: str) -> bool:
+    """§3.3 the report names a mobile other than this one (in any §3.2 form), or a custid
+    other than this one: a msgid that found this message for such a report is wrong, and
+    custid + mobile decides. A report without mobile or custid leaves it to the msgid."""
+    named = str(report.get("mobile", "") or "")
+    if named and named != mobile and classify(named).national != classify(mobile).national:
+        return True
+    other = str(report.get("custid", "") or "")
+    return bool(other and custid) and other != custid
 
 
 def report_delivered(report: dict[str, Any]) -> bool:

@@ -14,7 +14,15 @@ from typing import Any
 
 from .answers import push_answer
 from .auth import china_now, digest, format_timestamp, secrets_equal, timestamp_skew
-from .codec import FORM_MEDIA, JSON_MEDIA, encode_form, json_body, media_type_of, parse_form
+from .codec import (
+    FORM_MEDIA,
+    JSON_MEDIA,
+    encode_form,
+    json_body,
+    loads_json,
+    media_type_of,
+    parse_form,
+)
 from .endpoints import MAX_PUSH_MOS, MAX_PUSH_RPTS
 from .errors import CodecError
 
@@ -121,8 +129,8 @@ def push_answer_problems(
     if status != 200:
         problems["http"] = f"HTTP {status}"
     try:
-        answer = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        answer = loads_json(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, CodecError):
         problems["json"] = f"answer is not JSON: {body[:80]!r}"
         return None, problems
     if not isinstance(answer, dict):
@@ -144,7 +152,10 @@ def _integer(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+        try:
+            return int(value.strip())
+        except ValueError:  # over Python's 4 300-digit limit: not a seqid either
+            return None
     return None
 
 
@@ -175,8 +186,8 @@ def parse_push_request(body: bytes, content_type: str | None = None) -> PushRequ
     stripped = body.lstrip()
     if media == JSON_MEDIA or stripped[:1] == b"{":
         try:
-            fields = json.loads(body.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            fields = loads_json(body.decode("utf-8-sig"))
+        except (UnicodeDecodeError, CodecError) as exc:
             raise CodecError(f"push body is not JSON: {exc}", body) from exc
         if not isinstance(fields, dict):
             raise CodecError("push body is not a JSON object", body)
@@ -197,8 +208,8 @@ def parse_push_request(body: bytes, content_type: str | None = None) -> PushRequ
     raw_items = fields.get(kind.list_field if kind else "rpts", fields.get("mos"))
     if isinstance(raw_items, str):
         try:
-            raw_items = json.loads(raw_items)
-        except (json.JSONDecodeError, RecursionError):
+            raw_items = loads_json(raw_items)
+        except CodecError:
             problems.append("the item list is not a JSON array")
             raw_items = []
     if not isinstance(raw_items, list):

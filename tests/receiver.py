@@ -1,9 +1,11 @@
 """A customer's push receiver for the tests: a real threaded HTTP server that reads
 every push with smsapi.push, checks its digest and answers as told (ok, an error
-result, HTTP 500 always or to the first push only, a wrong seqid, or not at all while down)."""
+result, HTTP 500 always or to the first push only, a wrong seqid, an acknowledgement
+trickled a byte at a time, or not at all while down)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -28,10 +30,14 @@ class Received:
 @dataclass
 class Receiver:
     password: str = "111111"
-    mode: str = "ok"  # ok | error | http500 | http500-once (then ok) | wrong-seqid
+    # ok | error | http500 | http500-once (then ok) | wrong-seqid | trickle (an ack, slowly)
+    mode: str = "ok"
     pushes: list[Received] = field(default_factory=list)
     port: int = 0
     hold: threading.Event | None = None  # when given, answers wait until it is set
+    # trickle mode: the answer (acknowledging) one byte per trickle_gap seconds
+    trickle_gap: float = 0.05
+    trickle_bytes: int = 2000
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -49,11 +55,27 @@ class Receiver:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 status, answer = receiver.handle(body, self.headers.get("Content-Type", ""))
+                if receiver.mode == "trickle":
+                    self.trickle(status, answer)
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
+
+            def trickle(self, status: int, answer: bytes) -> None:
+                """The whole answer, status line first, one byte per trickle_gap, with
+                padding spaces so that it lasts trickle_bytes bytes."""
+                head = f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                padded = answer + b" " * receiver.trickle_bytes
+                data = head.encode() + f"Content-Length: {len(padded)}\r\n\r\n".encode()
+                with contextlib.suppress(OSError):  # the pusher hung up: its deadline
+                    for byte in data + padded:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(receiver.trickle_gap)
+                self.close_connection = True
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -61,3 +61,18 @@ def test_settings_never_show_account_tokens() -> None:
 
     shown = Settings(accounts=[OWN_A, OPEN]).to_dict()
     assert [a["admin_token"] for a in shown["accounts"]] == ["***", ""]
+
+
+def test_without_a_server_token_nothing_is_open_to_another_machine() -> None:
+    """Issue 19 #7: open doors for loopback callers only."""
+    assert access_for("", "", [OPEN], loopback=False) is None
+    own = access_for("token-a", "", ACCOUNTS, loopback=False)
+    assert own is not None and not own.server and own.sees("OWNA") and not own.sees("OPEN01")
+
+
+def test_settings_and_account_views_mask_passwords_and_apikeys() -> None:
+    key = AccountConfig(userid="KEY01", password="s3cret-pass", apikey="k" * 28 + "9f0e")
+    shown = key.public_dict()
+    assert (shown["password"], shown["apikey"]) == ("***", "***9f0e")
+    assert key.public_dict(reveal=True)["apikey"] == key.apikey
+    assert OWN_A.public_dict(reveal=True)["admin_token"] == "***"

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from smsapi.codec import (
     Format,
     answer_format,
+    charset_of,
     encode_answer,
     encode_request,
     media_type_of,
@@ -668,3 +669,57 @@ def test_strict_xml_problem_flags_the_documents_unquoted_prolog_only() -> None:
     assert strict_xml_problem(b"<?xml version=1.0 encoding=utf-8?><mtrsp/>")
     assert strict_xml_problem(b'<?xml version="1.0" encoding="UTF-8"?><mtrsp/>') is None
     assert strict_xml_problem(b"<mtrsp>") is not None
+
+
+# ---------------------------------------------------------------- W1 / W2 clients in the wild
+
+GBK_JSON = '{"userid":"J10003","content":"测试短信"}'.encode("gbk")
+
+
+def test_json_body_without_charset_falls_back_to_gb18030_and_notes_it():
+    notes: list[str] = []
+    assert parse_request(GBK_JSON, Format.JSON, "", notes)["content"] == "测试短信"
+    assert notes and "not UTF-8" in notes[0]
+
+
+def test_json_body_charset_parameter_is_honoured():
+    notes: list[str] = []
+    assert parse_request(GBK_JSON, Format.JSON, "gbk", notes)["content"] == "测试短信"
+    assert "charset gbk" in notes[0]
+
+
+def test_utf8_json_body_has_no_note():
+    notes: list[str] = []
+    parse_request('{"content":"测试"}'.encode(), Format.JSON, "", notes)
+    assert notes == []
+
+
+def test_json_body_not_in_its_declared_charset_is_unreadable():
+    with pytest.raises(CodecError):
+        parse_request(GBK_JSON, Format.JSON, "utf-8")
+
+
+@pytest.mark.parametrize("charset", ["no-such-charset", "punycode", "rot13", "zlib"])
+def test_an_unknown_or_non_text_charset_is_ignored_with_a_note(charset):
+    notes: list[str] = []
+    assert parse_request(GBK_JSON, Format.JSON, charset, notes)["content"] == "测试短信"
+    assert "unknown" in notes[0]
+
+
+def test_charset_of_reads_the_parameter():
+    assert charset_of('application/json; charset="GBK"') == "gbk"
+    assert charset_of("application/json") == ""
+
+
+def test_raw_gbk_content_in_a_form_multimt_takes_the_byte_exact_path():
+    raw = b'multimt=[{"mobile":"13800138000","content":"' + "测试".encode("gbk") + b'"}]'
+    (item,) = parse_request(raw, Format.FORM)["multimt"]
+    assert decode_mt_content(item["content"]).text == "测试"
+    encoded = b"multimt=" + quote(raw[len(b"multimt=") :], safe="").encode()
+    (item,) = parse_request(encoded, Format.FORM)["multimt"]
+    assert decode_mt_content(item["content"]).text == "测试"
+
+
+def test_escaped_text_in_a_form_multimt_stays_text():
+    body = b'multimt=[{"mobile":"13800138000","content":"\\u6d4b\\u8bd5"}]'
+    assert parse_request(body, Format.FORM)["multimt"][0]["content"] == "测试"

@@ -19,6 +19,7 @@ def test_the_demo_defaults_are_valid():
         ({"apikey": "short"}, "32 characters"),  # §3.1
         ({"chargetype": 2}, "chargetype is 0 or 1"),
         ({"max_concurrent": 0}, "max_concurrent"),
+        ({"delivery_profile": "fast"}, "delivery_profile is one of"),  # every way in
     ],
 )
 def test_a_broken_setting_is_refused_naming_it(changes, message):
@@ -28,3 +29,10 @@ def test_a_broken_setting_is_refused_naming_it(changes, message):
 
 def test_a_channel_of_exactly_20_digits_is_accepted():
     assert len(AccountConfig(userid="T00001", channel="1" * 20).channel) == 20
+
+
+def test_the_profile_names_are_the_delivery_simulators():
+    from mockcarrier.config import PROFILE_NAMES
+    from mockcarrier.delivery import PROFILES
+
+    assert set(PROFILE_NAMES) == set(PROFILES)

@@ -266,3 +266,111 @@ def test_server_wide_switches_need_the_server_token(locked_app: Flask) -> None:
     form = {"action": "result", "result": "-100029"}
     assert client.post("/console/faults", data=form, headers=FETCH).status_code == 403
     assert client.post("/console/OWNA/push/retry", headers=FETCH).get_json()["ok"]
+
+
+# ---------------------------------------------------------------- open doors (issue 19)
+
+EVIL = {"Origin": "http://evil.example"}
+
+
+def balance_of(app: Flask, userid: str = "J10003") -> int:
+    return app.test_client().get(f"/__admin/accounts/{userid}").get_json()["balance"]
+
+
+def test_a_cross_site_console_post_is_refused_and_changes_nothing(open_app: Flask) -> None:
+    client = open_app.test_client()
+    before = balance_of(open_app)
+    refused = client.post("/console/J10003/topup", data={"count": "5"}, headers=EVIL)
+    assert refused.status_code == 403
+    switched = client.post("/console/defects/auth-not-checked", data={"on": "1"}, headers=EVIL)
+    assert switched.status_code == 403
+    assert balance_of(open_app) == before
+    assert "auth-not-checked" not in client.get("/__admin/settings").get_json()["defects"]
+    # the console's own page posting is fine
+    own = client.post(
+        "/console/J10003/topup",
+        data={"count": "5"},
+        headers={**FETCH, "Origin": "http://localhost"},
+    )
+    assert own.status_code == 200 and balance_of(open_app) == before + 5
+
+
+def test_a_cross_site_admin_call_is_refused(open_app: Flask) -> None:
+    client = open_app.test_client()
+    patched = client.patch(
+        "/__admin/accounts/J10003", json={"push_rpt_url": "http://169.254.169.254/"}, headers=EVIL
+    )
+    assert patched.status_code == 403
+    referred = client.post(
+        "/__admin/accounts/J10003/topup",
+        json={"count": 1},
+        headers={"Referer": "http://evil.example/x"},
+    )
+    assert referred.status_code == 403
+
+
+def test_a_foreign_host_header_is_refused_everywhere(open_app: Flask) -> None:
+    """DNS rebinding: a page of evil.example whose name now points at 127.0.0.1."""
+    client = open_app.test_client()
+    for path in ("/", "/__admin/accounts", "/console/live"):
+        answer = client.get(path, headers={**HTML, "Host": "evil.example:8080"})
+        assert answer.status_code == 421, path
+    sent = client.post("/sms/v2/std/get_balance", json={}, headers={"Host": "evil.example"})
+    assert sent.status_code == 421
+    assert client.get("/__admin/health", headers={"Host": "127.0.0.1:8080"}).status_code == 200
+
+
+def test_without_a_token_another_machine_gets_nothing(open_app: Flask) -> None:
+    remote = open_app.test_client()
+    remote.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert remote.get("/__admin/accounts").status_code == 401
+    assert remote.post("/__admin/accounts/J10003/topup", json={"count": 9}).status_code == 401
+    assert remote.get("/", headers=HTML).status_code == 401  # the login page
+    refused = remote.post("/console/J10003/topup", data={"count": "9"}, headers=FETCH)
+    assert refused.status_code == 404
+
+
+def test_with_the_server_token_another_machine_gets_in(locked_app: Flask) -> None:
+    remote = locked_app.test_client()
+    remote.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    shown = remote.get("/__admin/accounts", headers={"X-Admin-Token": "root"})
+    assert shown.status_code == 200
+
+
+def test_the_admin_api_masks_secrets_unless_revealed(open_app: Flask) -> None:
+    client = open_app.test_client()
+    demo = client.get("/__admin/accounts/J10003").get_json()
+    assert demo["password"] == "***"
+    listed = client.get("/__admin/accounts").get_json()
+    assert all(a["password"] in ("***", "") for a in listed)
+    assert all(a["admin_token"] in ("***", "") for a in listed)
+    settings = client.get("/__admin/settings").get_json()
+    assert all(a["password"] == "***" for a in settings["accounts"])
+    assert client.get("/__admin/accounts/J10003?reveal=1").get_json()["password"] == "111111"
+
+
+def test_a_negative_top_up_is_refused_with_no_green_banner(open_app: Flask) -> None:
+    client = open_app.test_client()
+    before = balance_of(open_app)
+    refused = client.post("/console/J10003/topup", data={"count": "-5"}, headers=FETCH)
+    assert refused.status_code == 400
+    assert refused.get_json()["ok"] is False and not refused.get_json()["notice"]
+    assert client.post("/__admin/accounts/J10003/topup", json={"count": -99999}).status_code == 400
+    assert client.post("/__admin/accounts/J10003/topup", json={"money": "-1"}).status_code == 400
+    assert balance_of(open_app) == before
+
+
+def test_an_unknown_delivery_profile_is_refused_by_the_admin_api(open_app: Flask) -> None:
+    client = open_app.test_client()
+    patched = client.patch("/__admin/accounts/J10003", json={"delivery_profile": "fast"})
+    assert patched.status_code == 400 and "delivery_profile" in patched.get_json()["error"]
+    created = client.post(
+        "/__admin/accounts", json={"userid": "NEW01", "password": "p", "delivery_profile": "x"}
+    )
+    assert created.status_code == 400
+
+
+def test_the_admin_api_answers_readable_utf_8(open_app: Flask) -> None:
+    answer = open_app.test_client().get("/__admin/accounts/J10003")
+    assert answer.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert "【通渝科技】".encode() in answer.data

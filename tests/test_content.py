@@ -14,6 +14,8 @@ from smsapi.content import (
     encode_mo_content,
     encode_mt_content,
     is_percent_encoded,
+    lost_text_issue,
+    read_mt_content,
     urlencode_text,
 )
 
@@ -184,3 +186,14 @@ def test_any_text_round_trips_through_utf8(text: str):
 def test_encoded_text_has_only_unreserved_characters_and_lower_case_escapes(text: str):
     encoded = encode_mo_content(text)
     assert re.fullmatch(r"(?:[A-Za-z0-9_.~-]|%[0-9a-f]{2})*", encoded)
+
+
+def test_runs_of_question_marks_are_flagged_as_text_lost_before_sending():
+    assert "ISO-8859-1" in lost_text_issue("????123456")
+    assert lost_text_issue("真的吗?") == ""
+    assert any("ISO-8859-1" in i for i in read_mt_content("%3F%3F%3F%3F").issues)
+
+
+def test_the_mock_reader_names_utf8_content():
+    read = read_mt_content(urlencode_text("测试", "utf-8"))
+    assert any("UTF-8, not GBK" in issue for issue in read.issues)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -219,6 +221,50 @@ def test_reports_handed_twice(served):
     second = c.get_rpt().items
     assert [r["msgid"] for r in first] == [r["msgid"] for r in second] == [sent.msgid]
     assert c.get_rpt().items == []  # twice, not forever
+
+
+def test_exdata_not_echoed(served):
+    turn_on(served, "exdata-not-echoed")
+    c = client(served)
+    c.single_send("13800138000", "x", exdata="order-1")
+    assert wait_for_reports(c, 1)[0]["exdata"] == ""
+
+
+def test_phantom_report(served):
+    turn_on(served, "phantom-report")
+    c = client(served)
+    sent = c.single_send("13800138000", "x", custid="order-1")
+    real, phantom = wait_for_reports(c, 2)
+    assert real["msgid"] == sent.msgid and real["custid"] == "order-1"
+    assert phantom["msgid"] != sent.msgid and phantom["custid"] not in ("", "order-1")
+
+
+def test_failed_report_delivrd(served):
+    turn_on(served, "failed-report-delivrd")
+    c = client(served)
+    c.batch_send(["13800138000", "1380013800"], "x")  # the second is invalid (F2)
+    reports = {r["mobile"]: r for r in wait_for_reports(c, 2)}
+    assert reports["1380013800"]["status"] != 0 and reports["1380013800"]["errcode"] == "DELIVRD"
+    assert reports["13800138000"]["status"] == 0
+
+
+def test_late_reports_rtime_stime(served):
+    turn_on(served, "late-reports-rtime-stime")
+    c = client(served)
+    started = time.monotonic()
+    c.single_send("13800138000", "x")
+    (report,) = wait_for_reports(c, 1, timeout=15)
+    assert time.monotonic() - started >= 5.5 and report["rtime"] == report["stime"]
+
+
+def test_report_times_utc(served):
+    turn_on(served, "report-times-utc")
+    c = client(served)
+    before = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    c.single_send("13800138000", "x")
+    (report,) = wait_for_reports(c, 1)
+    stime = datetime.strptime(report["stime"], "%Y-%m-%d %H:%M:%S")
+    assert abs((stime - before).total_seconds()) < 5  # UTC, not China time (+8 h)
 
 
 # ---------------------------------------------------------------- push

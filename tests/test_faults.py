@@ -146,6 +146,8 @@ def test_malformed_rules_are_refused(served):
         {"action": "result", "result": -100999, "rate": 0},
         {"action": "result", "result": -100999, "count": 0},
         {"action": "result", "result": -100999, "colour": "red"},
+        {"action": "result", "result": -1},  # not a §4 code
+        {"action": "result", "result": 0},  # success is no fault
     ):
         response = served.admin("POST", "/faults", json=rule)
         assert response.status_code == 400, rule

@@ -506,3 +506,64 @@ def test_over_http_xml_attacks_are_refused(hostile_server: Served) -> None:
     for body in XML_ATTACKS:
         answer = http_post(hostile_server, "single_send", body, "application/xml")
         assert answer["result"] == Result.AUTH_FAILED
+
+
+# ---------------------------------------------------------------- numbers past Python's limits
+
+HUGE = "1" * 5000  # over int's 4 300-digit string conversion limit (a ValueError, not JSON's)
+
+
+@pytest.mark.parametrize("endpoint", NAMES)
+@pytest.mark.parametrize(
+    "body",
+    ['{"x":' + HUGE + "}", '{"userid":"FUZZ01","pwd":' + HUGE + "}", "[" + HUGE + "]"],
+    ids=["field", "pwd", "array"],
+)
+def test_an_integer_over_the_digit_limit_makes_the_body_unreadable_not_a_500(
+    app_client: FlaskClient, endpoint: str, body: str
+) -> None:
+    answer = app_client.post(
+        f"/sms/v2/std/{endpoint}", data=body, headers={"Content-Type": "application/json"}
+    )
+    fmt = Format.JSON
+    code = check_answer(endpoint, answer.status_code, answer.content_type, answer.data, fmt)
+    assert code["result"] == Result.AUTH_FAILED
+    assert "not JSON" in answer.headers["X-Mock-Reason"]
+    assert "digits" in answer.headers["X-Mock-Reason"]
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+@pytest.mark.parametrize("raw", [True, False], ids=["raw", "encoded"])
+def test_a_huge_integer_inside_multimt_is_an_unreadable_multimt(
+    app_client: FlaskClient, fmt: Format, raw: bool
+) -> None:
+    multimt = '[{"mobile":' + HUGE + ',"content":"%B2%E2"}]'
+    creds = credentials()
+    if fmt is Format.JSON:  # multimt as a JSON string (the form convention inside JSON)
+        body = json.dumps(creds | {"multimt": multimt}).encode()
+    elif fmt is Format.FORM:
+        value = multimt if raw else quote(multimt, safe="")
+        body = encode("multi_send", list(creds.items()), fmt).decode() + "&multimt=" + value
+        body = body.encode()
+    else:
+        body = encode("multi_send", [*creds.items(), ("multimt", multimt)], fmt)
+    answer = post(app_client, "multi_send", body, MEDIA_OF[fmt])
+    assert answer["result"] in SEND_CODES - {Result.OK}
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+@pytest.mark.parametrize("retsize", ["1e999", "-1e999", HUGE, "-" + HUGE, "1" + "0" * 5000])
+def test_a_retsize_past_any_number_is_read_within_the_cap(
+    app_client: FlaskClient, fmt: Format, retsize: str
+) -> None:
+    creds = list(credentials().items())
+    if fmt is Format.JSON:  # the JSON number itself, not a string
+        body = encode("get_rpt", creds, fmt)[:-1] + f', "retsize": {retsize}}}'.encode()
+    else:
+        body = encode("get_rpt", [*creds, ("retsize", retsize)], fmt)
+    answer = post(app_client, "get_rpt", body, MEDIA_OF[fmt])
+    if fmt is Format.JSON and "e" not in retsize:  # an int literal over the limit
+        assert answer["result"] == Result.AUTH_FAILED  # unreadable body, in shape
+    else:
+        assert answer["result"] == Result.OK
+        assert len(answer["rpts"]) <= ENDPOINTS["get_rpt"].retsize_cap

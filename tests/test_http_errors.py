@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -88,14 +89,13 @@ def test_missing_timestamp_is_refused_in_md5_mode(server: Served) -> None:
     )
 
 
-def test_unix_seconds_as_timestamp_are_refused_by_default(server: Served) -> None:
+def test_unix_seconds_as_timestamp_are_accepted_by_default_and_flagged(server: Served) -> None:
     now = china_now()
     unix = str(int(now.timestamp()))
     body = {"userid": "REAL01", "pwd": digest("REAL01", "real-pass", unix), "timestamp": unix}
-    assert (
-        post(server, "get_balance", json.dumps(body), "application/json").json()["result"]
-        == Result.AUTH_FAILED
-    )
+    answer = post(server, "get_balance", json.dumps(body), "application/json")
+    assert answer.json()["result"] == 0  # A2: real carriers take them
+    assert "Unix seconds" in answer.headers["X-Mock-Warning"]
 
 
 def test_lower_case_userid_is_tolerated(server: Served) -> None:
@@ -203,6 +203,23 @@ def test_multi_of_101_items_is_refused(server: Served) -> None:
     assert client.multi_send(items[:100]).result == 0
 
 
+@pytest.mark.parametrize("fmt", ["json", "xml", "form"])
+@pytest.mark.parametrize("mobile", [None, "", "   "], ids=["absent", "empty", "spaces"])
+def test_a_multimt_item_without_a_mobile_refuses_the_send(
+    server: Served, fmt: str, mobile: object
+) -> None:
+    """interpretations F6b: -100012 for the whole request, nothing billed or reported."""
+    client = server.client(fmt=fmt)
+    second = {"content": "%b2%e2"} | ({} if mobile is None else {"mobile": mobile})
+    multimt = [{"mobile": "13800138000", "content": "%b2%e2"}, second]
+    balance = client.get_balance().balance
+    answer, exchange = client.call("multi_send", {"multimt": multimt})
+    assert (answer["result"], answer["msgid"]) == (Result.MOBILE_INVALID, 0)
+    reason = {k.lower(): v for k, v in exchange.answer_headers.items()}["x-mock-reason"]
+    assert "item 2 has no mobile" in reason
+    assert client.get_balance().balance == balance
+
+
 def test_arrears_refuse_the_whole_send_and_bill_nothing(server: Served) -> None:
     """POOR01 has 3 messages: a 4-mobile batch is refused whole (-100003)."""
     server.admin("POST", "/accounts/POOR01/reset")
@@ -293,3 +310,56 @@ def test_wrong_types_do_not_break_the_answer(server: Served) -> None:
         == Result.CONTENT_TOO_LONG
     )
     assert post(server, "get_rpt", json.dumps(body), "application/json").json()["result"] == 0
+
+
+# ---------------------------------------------------------------- broken HTTP framing
+
+BROKEN_CHUNKS = {
+    "negative size": b"-5\r\nabc\r\n0\r\n\r\n",
+    "size not hex": b"zz\r\nabc\r\n0\r\n\r\n",
+    "chunk without its CRLF": b"3\r\nabcXY0\r\n\r\n",
+    "bad chunk extension": b"3;\x01bad\r\nabc\r\n0\r\n\r\n",
+    "bad trailer": b"3\r\nabc\r\n0\r\nBad Trailer\r\n\r\n",
+}
+
+
+def raw_exchange(server: Served, data: bytes, timeout: float = 10.0) -> bytes:
+    """Send bytes on a fresh connection, return all the server writes until it closes."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize("endpoint", ["get_balance", "single_send"])
+@pytest.mark.parametrize("case", sorted(BROKEN_CHUNKS))
+def test_broken_chunked_framing_gets_400_in_the_document_shape_and_a_closed_connection(
+    server: Served, endpoint: str, case: str
+) -> None:
+    head = (
+        f"POST /sms/v2/std/{endpoint} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    # recv returning b"" (the server closed) ends raw_exchange: no second answer follows
+    received = raw_exchange(server, head + BROKEN_CHUNKS[case])
+    status_line, _, rest = received.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert status_line.split()[1] == b"400", received[:300]
+    assert received.count(b"HTTP/1.1 ") == 1  # one answer, then the connection closes
+    assert b"X-Mock-Reason: malformed body framing" in headers
+    assert b"connection: close" in headers.lower()
+    answer = parse_answer(body, "application/json")
+    assert answer == {"result": Result.AUTH_FAILED, **FAILURE_SHAPES[endpoint]}
+
+
+def test_broken_chunked_framing_on_the_admin_api_is_a_400_too(server: Served) -> None:
+    head = (
+        b"POST /__admin/accounts/J10003/topup HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    received = raw_exchange(server, head + BROKEN_CHUNKS["size not hex"])
+    assert received.split()[1] == b"400", received[:300]
+    assert server.client().get_balance().result == Result.OK  # still serving

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from mockcarrier.auth import address_allowed, timestamp_problem
-from mockcarrier.config import Settings
-from smsapi.auth import CHINA_TZ
+from mockcarrier.auth import (
+    VAGUE_REASON,
+    address_allowed,
+    authenticate,
+    timestamp_problem,
+    timestamp_warnings,
+)
+from mockcarrier.config import AccountConfig, Settings
+from mockcarrier.replay import DigestLedger
+from mockcarrier.store import SqliteStore
+from smsapi.auth import CHINA_TZ, china_now, digest, format_timestamp
+from smsapi.errors import Result
 
 
 def at(text: str) -> datetime:
@@ -51,11 +62,11 @@ def test_tolerance_zero_turns_the_check_off() -> None:
     )
 
 
-def test_unix_seconds_only_when_enabled() -> None:
+def test_unix_seconds_accepted_by_default_and_refused_when_switched_off() -> None:
     now = at("2026-11-24 12:00:00")
     unix = str(int(now.timestamp()))
-    assert "not MMDDHHMMSS" in timestamp_problem(unix, Settings(), now)
-    assert timestamp_problem(unix, Settings(accept_unix_timestamp=True), now) == ""
+    assert timestamp_problem(unix, Settings(), now) == ""  # A2: real carriers take them
+    assert "not MMDDHHMMSS" in timestamp_problem(unix, Settings(accept_unix_timestamp=False), now)
 
 
 def test_allow_list_by_network() -> None:
@@ -63,3 +74,113 @@ def test_allow_list_by_network() -> None:
     assert address_allowed("10.1.2.3", ["10.0.0.0/8"])
     assert not address_allowed("127.0.0.1", ["10.0.0.0/8", "192.168.1.7"])
     assert not address_allowed("not-an-address", ["10.0.0.0/8"])
+
+
+def test_accepted_timestamps_carry_the_flags_a_real_carrier_keeps_quiet() -> None:
+    now = at("2026-11-24 12:00:00")
+    settings = Settings()
+    assert timestamp_warnings("1124120000", settings, now) == []
+    assert "Unix seconds" in timestamp_warnings(str(int(now.timestamp())), settings, now)[0]
+    assert "reused past its timestamp" in timestamp_warnings("1124115500", settings, now)[0]
+    assert "UTC wall time" in timestamp_warnings("1124040000", settings, now)[0]
+
+
+# ---------------------------------------------------------------- replay and guessing (issue 19)
+
+KEY = "abade5589e2798f82f006bbc36d269ce"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    s = SqliteStore(str(tmp_path / "auth.db"))
+    s.ensure_accounts(
+        [
+            AccountConfig(
+                userid="J10003", password="111111", apikey=KEY, auth_modes=["md5", "apikey"]
+            )
+        ]
+    )
+    return s
+
+
+def md5_fields(timestamp: str | None = None, password: str = "111111") -> dict[str, str]:
+    timestamp = timestamp or format_timestamp(china_now())
+    return {
+        "userid": "J10003",
+        "pwd": digest("J10003", password, timestamp),
+        "timestamp": timestamp,
+    }
+
+
+def test_reasons_do_not_tell_whether_a_userid_exists(store: SqliteStore) -> None:
+    now = china_now()
+    unknown = authenticate({"userid": "NOBODY", "pwd": "x"}, "10.0.0.1", store, Settings(), now)
+    wrong = authenticate(md5_fields(password="nope"), "10.0.0.1", store, Settings(), now)
+    assert unknown.result == wrong.result == Result.AUTH_FAILED
+    assert unknown.reason == wrong.reason == VAGUE_REASON
+
+
+def test_verbose_reasons_tell_what_was_wrong(store: SqliteStore) -> None:
+    verbose = Settings(verbose_reasons=True)
+    now = china_now()
+    unknown = authenticate({"userid": "NOBODY", "pwd": "x"}, "10.0.0.1", store, verbose, now)
+    wrong = authenticate(md5_fields(password="nope"), "10.0.0.1", store, verbose, now)
+    assert unknown.reason == "unknown account" and "does not match" in wrong.reason
+
+
+def test_apikey_guesses_lock_the_address_out_of_apikey_mode(store: SqliteStore) -> None:
+    settings = Settings(lockout_failures=3)
+    now = china_now()
+    for n in range(3):
+        guess = authenticate({"apikey": f"{n:032d}"}, "10.0.0.9", store, settings, now)
+        assert guess.result == Result.AUTH_FAILED
+    # the right key from that address: locked too, or guessing would go on
+    right = authenticate({"apikey": KEY}, "10.0.0.9", store, settings, now)
+    assert right.result == Result.AUTH_LOCKED
+    elsewhere = authenticate({"apikey": KEY}, "10.0.0.10", store, settings, now)
+    assert elsewhere.ok
+
+
+def test_a_digest_is_refused_once_its_reuse_window_passed(store: SqliteStore) -> None:
+    fields = md5_fields()
+    settings = Settings(digest_reuse_window=0.2)
+    now = china_now()
+    assert authenticate(fields, "10.0.0.1", store, settings, now).ok
+    assert authenticate(fields, "10.0.0.1", store, settings, now).ok  # a burst in one second
+    deadline = time.monotonic() + 5
+    while True:  # until the window passed (a poll, not a fixed sleep)
+        replay = authenticate(fields, "10.0.0.1", store, settings, now)
+        if not replay.ok:
+            break
+        assert time.monotonic() < deadline, "a replayed digest was never refused"
+    assert replay.result == Result.AUTH_FAILED and "replayed" in replay.reason
+    # a fresh digest still works, and the refusals locked nothing
+    fresh = md5_fields(format_timestamp(china_now() + timedelta(seconds=3)))
+    assert authenticate(fresh, "10.0.0.1", store, settings, now).ok
+
+
+def test_digest_reuse_is_unlimited_when_turned_off(store: SqliteStore) -> None:
+    fields = md5_fields()
+    settings = Settings(digest_reuse_window=0)
+    for _ in range(3):
+        assert authenticate(fields, "10.0.0.1", store, settings, china_now()).ok
+
+
+def test_the_ledger_forgets_the_oldest_past_its_limit() -> None:
+    ledger = DigestLedger(limit=2)
+    for n in range(3):
+        assert not ledger.replayed(("U", str(n), "t"), window=10, now=0.0)
+    assert not ledger.replayed(("U", "0", "t"), window=10, now=100.0)  # forgotten: new again
+    assert ledger.replayed(("U", "0", "t"), window=10, now=200.0)
+
+
+def test_the_failure_log_stays_bounded(store: SqliteStore) -> None:
+    """Each unknown userid adds a row; rows older than the lockout window go."""
+    settings = Settings(lockout_window=60)
+    start = china_now()
+    for n in range(50):
+        authenticate({"userid": f"U{n:04d}", "pwd": "x"}, "10.0.0.1", store, settings, start)
+    later = start + timedelta(seconds=120)
+    authenticate({"userid": "LATE01", "pwd": "x"}, "10.0.0.1", store, settings, later)
+    rows = store._read("SELECT COUNT(*) AS n FROM auth_failures")[0]["n"]
+    assert rows == 1

@@ -91,6 +91,16 @@ def test_a_reply_needs_a_mobile_and_text_and_keeps_chinese(carrier: Carrier) -> 
         ops.inject_mo(carrier, record, {"mobile": "13800138000", "content": ""})
 
 
+def test_a_count_injects_that_many_replies_at_once(carrier: Carrier) -> None:
+    record = ops.account(carrier, "J10003")
+    made = ops.inject_mo(carrier, record, {"mobile": "13800138000", "content": "好", "count": 3})
+    assert made["injected"] == 3 and len({m["msgid"] for m in made["mos"]}) == 3
+    assert len(ops.list_mos(carrier, record, mobile="13800138000")) == 3
+    for count in (0, -1, "3", True, ops.MO_INJECT_MAX + 1):
+        with pytest.raises(AdminError):
+            ops.inject_mo(carrier, record, {"mobile": "138", "content": "x", "count": count})
+
+
 def test_any_section_3_3_id_names_its_message(carrier: Carrier) -> None:
     answer = batch(carrier)
     record = ops.account(carrier, "J10003")
@@ -163,3 +173,63 @@ def test_reset_forgets_and_restores_the_balance(carrier: Carrier) -> None:
     view = ops.reset(carrier, record)
     assert view["balance"] == record.config.balance
     assert ops.search(carrier, record, "") == ([], [])
+
+
+# ---------------------------------------------------------------- balance range (issue 19)
+
+OUT_OF_RANGE = [
+    {"count": 10**30},
+    {"count": -(10**30)},
+    {"count": 1e999},  # a JSON 1e999 reads as inf
+    {"count": "1" * 5000},
+    {"money": "1e30"},
+    {"money": "1e999999999"},  # past Decimal's own exponent range
+    {"money": 10**5000},
+    {"money": 1e300},
+]
+
+
+@pytest.mark.parametrize("data", OUT_OF_RANGE, ids=range(len(OUT_OF_RANGE)))
+def test_a_balance_change_out_of_range_is_a_400_not_an_overflow(
+    carrier: Carrier, data: dict
+) -> None:
+    record = ops.account(carrier, "J10003")
+    for amounts in (
+        lambda: ops.top_up(carrier, record, data),
+        lambda: ops.balance_amounts(data.get("count"), data.get("money")),
+    ):
+        with pytest.raises(AdminError) as refused:
+            amounts()
+        assert refused.value.status == 400
+        assert "range" in refused.value.message or "integer" in refused.value.message
+    assert ops.account(carrier, "J10003").balance == record.balance  # nothing stored
+
+
+def test_top_ups_cannot_add_up_past_the_range(carrier: Carrier) -> None:
+    record = ops.account(carrier, "J10003")
+    ops.top_up(carrier, record, {"count": ops.MAX_BALANCE - record.balance})
+    with pytest.raises(AdminError, match="would reach .*out of range"):
+        ops.top_up(carrier, ops.account(carrier, "J10003"), {"count": 1})
+    assert ops.account(carrier, "J10003").balance == ops.MAX_BALANCE
+
+
+def test_the_admin_api_answers_400_for_every_out_of_range_balance(tmp_path: Path) -> None:
+    from mockcarrier import create_app
+
+    app = create_app(Settings(db=str(tmp_path / "api.db")))
+    client = app.test_client()
+    for path, method, body in [
+        ("/__admin/accounts/J10003/topup", "POST", '{"count": 1000000000000000000000000000000}'),
+        ("/__admin/accounts/J10003/topup", "POST", '{"count": 1e999}'),
+        ("/__admin/accounts/J10003/topup", "POST", '{"money": "1e30"}'),
+        ("/__admin/accounts/J10003/balance", "PUT", '{"balance": 1e23}'),
+        ("/__admin/accounts/J10003/balance", "PUT", '{"balance": -1e999}'),
+        ("/__admin/accounts/J10003/balance", "PUT", '{"money": "-1e30"}'),
+    ]:
+        answer = client.open(
+            path, method=method, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 400, (path, body, answer.status_code)
+        assert "range" in answer.get_json()["error"] or "integer" in answer.get_json()["error"]
+    answer = client.put("/__admin/accounts/J10003/balance", json={"balance": ops.MAX_BALANCE})
+    assert answer.status_code == 200 and answer.get_json()["balance"] == ops.MAX_BALANCE

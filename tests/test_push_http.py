@@ -109,6 +109,33 @@ def test_under_pull_while_push_a_report_in_flight_is_not_pulled_as_well(served, 
     assert client.get_rpt().items == []  # acknowledged: gone from the outbox
 
 
+def test_a_receiver_trickling_its_answer_is_cut_at_push_timeout_and_nothing_goes_both_ways(
+    served, receiver, push_on
+):
+    receiver.mode = "trickle"  # an acknowledgement, a byte per 0.05 s: 100 s in all
+    slow_retry = {"push_backoff_initial": 30.0, "push_backoff_max": 30.0}
+    push_on("J10003", password="111111", push_timeout=1.0, pull_while_push=True, **slow_retry)
+    client = served.client()
+    sent = client.single_send("13800138003", "trickled acknowledgement")
+    receiver.wait_until(lambda: bool(receiver.received(acked_only=False)))
+    assert client.get_rpt().items == []  # in flight: claimed, not pulled as well
+
+    def failed() -> list[dict]:
+        attempts = served.admin("GET", "/accounts/J10003/pushes?kind=rpt").json()
+        return [a for a in attempts if not a["ok"]]
+
+    receiver.wait_until(lambda: bool(failed()), timeout=10)
+    attempt = failed()[0]
+    assert attempt["error"] == "no answer within 1.0 s"
+    assert 900 <= attempt["duration_ms"] < 1800  # the deadline, not 2000 reads of 0.05 s
+    # not acknowledged: the claim is released and the report goes the other way, once
+    pulled: list[dict] = []
+    receiver.wait_until(lambda: bool(pulled.extend(client.get_rpt().items) or pulled))
+    assert [r["msgid"] for r in pulled] == [sent.msgid]
+    assert receiver.items() == []  # nothing acknowledged by push
+    assert served.admin("GET", "/accounts/J10003/reports?state=pushed").json() == []
+
+
 def test_after_the_receiver_was_down_it_gets_every_report_it_missed(served, receiver, push_on):
     push_on("NOSIG1", password="nosig-pass")
     receiver.password = "nosig-pass"

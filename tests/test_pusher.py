@@ -8,16 +8,27 @@ import random
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from mockcarrier import faults
 from mockcarrier.app import create_app
 from mockcarrier.config import AccountConfig, Settings
-from mockcarrier.pusher import LEASE, Pusher, backoff_delay, holder_dead
+from mockcarrier.pusher import (
+    LEASE,
+    Pusher,
+    PushTimeout,
+    backoff_delay,
+    claim_seconds,
+    holder_dead,
+    post_within,
+)
 from mockcarrier.service import Carrier
 from smsapi.content import decode_mo_content, encode_mt_content
+from smsapi.push import PushKind, encode_push, push_fields
 from tests.receiver import Receiver, wait_until
 
 # Fixed fates, so due order differs from position order: position 1 is due last.
@@ -116,6 +127,28 @@ def test_backoff_doubles_from_the_initial_delay_with_jitter_and_is_capped():
         assert 0.8 * base <= delay <= 1.2 * base
     assert backoff_delay(40, 1.0, 30.0, rng) == 30.0
     assert backoff_delay(10_000, 1.0, 30.0, rng) == 30.0  # no overflow
+
+
+def test_post_within_ends_a_trickled_answer_at_the_deadline(receiver: Receiver) -> None:
+    receiver.mode = "trickle"  # a byte per 0.05 s: the whole answer would take 100 s
+    fields = push_fields(PushKind.RPT, "J10003", "111111", 1, [])
+    body, content_type = encode_push(fields)
+    started = time.monotonic()
+    with pytest.raises(PushTimeout):
+        post_within(f"{receiver.url}/rpt", body, content_type, timeout=0.5)
+    assert 0.45 <= time.monotonic() - started < 1.5  # not a socket timeout per byte
+    receiver.mode = "ok"
+    status, answer = post_within(f"{receiver.url}/rpt", body, content_type, timeout=5)
+    assert status == 200 and b'"result":0' in answer
+
+
+def test_a_push_claim_outlasts_every_push_its_round_may_make():
+    cfg = AccountConfig(userid="J10003", push_timeout=5.0)
+    duplicate = faults.FaultRule(action=faults.PUSH_DUPLICATE)
+    delay = faults.FaultRule(action=faults.PUSH_DELAY, delay_ms=30_000)
+    assert claim_seconds(cfg, []) > 2 * 5.0  # two batches under push_reorder
+    assert claim_seconds(cfg, [duplicate]) > 4 * 5.0  # and a duplicate of each
+    assert claim_seconds(cfg, [duplicate, delay]) > 4 * (5.0 + 30.0)
 
 
 def test_a_lease_holder_is_dead_only_when_its_process_on_this_host_is_gone():

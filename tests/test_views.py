@@ -53,3 +53,16 @@ def test_store_failure_on_pull_keeps_the_pull_shape(tmp_path: Path) -> None:
 def test_the_reason_header_is_one_printable_ascii_line() -> None:
     """A reason may quote the request's bytes (newlines, CJK): the header must stay valid."""
     assert header_text("bad custid 'a\r\nb\x7f' 测试") == "bad custid 'a??b?' ??"
+
+
+def test_a_get_on_an_endpoint_is_answered_in_the_interfaces_terms(tmp_path: Path) -> None:
+    """Issue 18: JSON with a §4 code and the reason, not Flask's HTML 405 / 404."""
+    client = create_app(Settings(db=str(tmp_path / "v.db"))).test_client()
+    got = client.get("/sms/v2/std/single_send")
+    assert got.status_code == 405 and "POST" in got.headers["Allow"]
+    assert got.get_json()["result"] == -100999 and "POST" in got.get_json()["reason"]
+    for path in ("/sms/v2/std/", "/sms/v2/std", "/sms/v2/std/no_such", "/sms/v2/std/a/b"):
+        answer = client.post(path, json={})
+        assert answer.status_code == 404, path
+        assert answer.get_json()["result"] == -100999, path
+        assert "POST /sms/v2/std/single_send" in answer.get_json()["endpoints"]

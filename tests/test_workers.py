@@ -16,6 +16,7 @@ from pathlib import Path
 
 import requests
 
+from mockcarrier.launch import free_port
 from smsapi.errors import Result, TransportError
 
 from .conftest import Served, module_server, start_server
@@ -103,3 +104,40 @@ def test_a_fresh_store_opened_by_several_processes_at_once_starts(tmp_path: Path
         assert len({s.msgid for s in sent}) == 8
     finally:
         served.stop()
+
+
+def test_an_admin_change_outlives_a_worker_killed_and_a_restart(tmp_path: Path) -> None:
+    """Issue 19 #6: each worker's app seeds the accounts from the configuration; a PATCH
+    must not be undone by a respawned worker, nor by `serve` started again on the same
+    store with the same configuration (mockcarrier.seeding)."""
+    served = start_server(tmp_path, "--workers", "2", "--threads", "2")
+    patch = {"allowed_ips": ["10.0.0.0/8"], "push_backoff_max": 120.0}
+    try:
+        assert served.admin("PATCH", "/accounts/REAL01", json=patch).ok
+        before = set(worker_pids(served))
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:  # the master respawns both workers; each one ran create_app
+            now = set(worker_pids(served))
+            with contextlib.suppress(requests.ConnectionError):
+                if len(now) == 2 and not now & before and served.admin("GET", "/health").ok:
+                    break
+            assert time.monotonic() < deadline, "workers were not respawned"
+            time.sleep(0.05)
+        for _ in range(6):  # whichever worker answers
+            shown = served.admin("GET", "/accounts/REAL01").json()
+            assert shown["allowed_ips"] == patch["allowed_ips"]
+            assert shown["push_backoff_max"] == patch["push_backoff_max"]
+    finally:
+        served.stop()
+    again = start_server(tmp_path, "--workers", "2", "--threads", "2", port=free_port())
+    try:
+        shown = again.admin("GET", "/accounts/REAL01").json()
+        assert shown["allowed_ips"] == patch["allowed_ips"]
+        assert again.client("REAL01", "real-pass").get_balance().result == Result.IP_NOT_ALLOWED
+        # reset is the explicit way back to the configured account
+        assert again.admin("POST", "/accounts/REAL01/reset").ok
+        assert again.admin("GET", "/accounts/REAL01").json()["allowed_ips"] == []
+    finally:
+        again.stop()

@@ -1,0 +1,114 @@
+"""The gunicorn worker: an event loop reads requests, a thread pool runs the app.
+
+A slow or idle client must not starve the others (docs/reliability.md). With one
+thread per connection (gunicorn's gthread), 32 clients that trickle their headers,
+send a shorter body than their Content-Length, or sit on a connection hold all the
+threads. Here each connection is a greenlet (gevent): reading headers and the whole
+body (up to the body limit) costs a greenlet, not a thread, and has a deadline; only a
+request read in full reaches one of the `--threads` threads, which runs the Flask app
+exactly as before. The standard library is not monkey-patched: the app, the store
+(SQLite's locks, flock), Redis and the pusher keep running on real threads.
+
+Malformed framing (a chunk size of -5 or zz, a chunk without its CRLF, a bad chunk
+extension or trailer) is met while reading the body here, so it never reaches Flask as
+an exception (which was HTTP 500): the app is told why (BODY_ERROR) and answers 400, in
+the document's shape on the six endpoints, and the connection is closed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import gevent
+from gevent.threadpool import ThreadPool
+from gunicorn.http.errors import ParseException
+from gunicorn.workers.ggevent import GeventWorker
+
+from .views import BODY_ERROR
+
+BODY_DEADLINE = 10.0  # seconds to receive a whole body once its headers are in
+CONNECTIONS = 2000  # connections per worker process (slow or not) before accept waits
+
+
+def read_body(environ: dict[str, Any], limit: int, deadline: float) -> None:
+    """Read the request body into memory (at most limit + 1 bytes, so the app still
+    tells a body over the limit) within `deadline` seconds; on failure, say why in
+    environ[BODY_ERROR] and leave an empty body."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH") or ""
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if not chunked and (not length.isdigit() or int(length) == 0):
+        return  # no body (gunicorn refuses an unreadable Content-Length itself)
+    if not chunked and int(length) > limit:
+        return  # the app refuses it by its Content-Length, unread
+    want = limit + 1 if chunked else int(length)
+    body = b""
+    try:
+        with gevent.Timeout(deadline):
+            body = stream.read(want)
+    except gevent.Timeout:
+        environ[BODY_ERROR] = f"body not received within {deadline:g} s"
+    except (ParseException, OSError, ValueError) as exc:  # NoMoreData is an OSError
+        environ[BODY_ERROR] = f"malformed body framing: {type(exc).__name__} {exc}"[:200]
+    if BODY_ERROR in environ:
+        body = b""
+        environ["CONTENT_LENGTH"] = "0"
+    environ["wsgi.input"] = io.BytesIO(body)
+
+
+class OffloadedApp:
+    """A WSGI app run on a thread pool once its request body is in memory."""
+
+    def __init__(self, app: Callable, threads: int, limit: int) -> None:
+        self.app = app
+        self.pool = ThreadPool(threads)
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        read_body(environ, self.limit, BODY_DEADLINE)
+        if BODY_ERROR in environ:
+            # The rest of the stream cannot be framed: no further request on it.
+            with_close = getattr(start_response, "__self__", None)
+            if with_close is not None and hasattr(with_close, "force_close"):
+                with_close.force_close()
+        status, headers, body = self.pool.apply(self._run, (environ,))
+        start_response(status, headers)
+        return body
+
+    def _run(self, environ: dict[str, Any]) -> tuple[str, list, list[bytes]]:
+        """The app in a pool thread; the whole answer is collected there (the app's
+        answers are built in memory anyway), so no socket is touched off the loop."""
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+            started[:] = [status, headers]
+            return lambda data: None
+
+        result = self.app(environ, start_response)
+        try:
+            body = list(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        return started[0], started[1], body
+
+
+class MockWorker(GeventWorker):
+    """gunicorn's gevent worker without monkey-patching, the app on a thread pool."""
+
+    def patch(self) -> None:
+        from gevent import socket
+
+        # The listening sockets as gevent sockets, as GeventWorker.patch does; the rest
+        # of the standard library stays as it is (see the module docstring).
+        self.sockets = [
+            socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach())
+            for s in self.sockets
+        ]
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        limit = int(self.wsgi.config.get("MAX_CONTENT_LENGTH") or 2 * 1024 * 1024)
+        self.wsgi = OffloadedApp(self.wsgi, self.cfg.threads, limit)

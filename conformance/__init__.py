@@ -8,4 +8,4 @@ SUITE_NAME = "tongyu-conformance"
 SUITE_VERSION = "0.1.0"
 # Version of report.json's layout (conformance/output/jsonreport.py): bump on any change
 # that a reader of the report (sign-off reports, issue 7) has to know about.
-REPORT_FORMAT_VERSION = 1
+REPORT_FORMAT_VERSION = 2  # 2: verdict incomplete, outcome inconclusive, coverage

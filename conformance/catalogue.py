@@ -38,6 +38,27 @@ SIDES: dict[str, str] = {"receiver": "receiver", "client": "client"}
 
 Cost = int | Callable[["VendorConfig"], int]
 
+# What a check needs of the configuration to apply at all (else NOT_APPLICABLE, known
+# before it runs, so --dry-run shows it too): an auth mode the vendor enabled, the suite's
+# push receiver, an extra account of a role. A category's needs hold for each of its checks.
+CATEGORY_NEEDS: dict[str, tuple[str, ...]] = {"push": ("callback",)}
+
+
+def unmet_need(need: str, config: VendorConfig) -> str | None:
+    """Why `need` is not met by config (the NOT_APPLICABLE message), or None."""
+    if need in ("md5", "plain", "apikey"):
+        enabled = need in config.auth_modes
+        return None if enabled else f"the vendor did not enable {need} auth (A5)"
+    if need == "callback":
+        wired = config.callback_listen and config.callback_url
+        return None if wired else "no --callback-listen / --callback-url: push not checked"
+    if need.startswith("account:"):
+        role = need.split(":", 1)[1]
+        if config.account(role) is None:
+            return f'no [[accounts]] role = "{role}" configured'
+        return None
+    raise ValueError(f"unknown need {need!r}")
+
 
 @dataclass(frozen=True)
 class Check:
@@ -53,6 +74,7 @@ class Check:
     cost: Cost = 0  # worst-case billed segments (budget, --dry-run)
     interpretations: tuple[str, ...] = ()  # rows of docs/interpretations.md
     final: bool = False  # runs after every other check, over the whole run's traffic
+    needs: tuple[str, ...] = ()  # of the configuration: md5, apikey, plain, callback, account:ROLE
 
     @property
     def side(self) -> str:
@@ -61,6 +83,16 @@ class Check:
 
     def worst_cost(self, config: VendorConfig) -> int:
         return self.cost(config) if callable(self.cost) else self.cost
+
+    def not_applicable(self, config: VendorConfig) -> str | None:
+        """Why the check does not apply to this configuration (None: it applies)."""
+        if self.side != "carrier":
+            return None
+        for need in (*CATEGORY_NEEDS.get(self.category, ()), *self.needs):
+            reason = unmet_need(need, config)
+            if reason:
+                return reason
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +119,7 @@ def check(
     cost: Cost = 0,
     interpretations: tuple[str, ...] = (),
     final: bool = False,
+    needs: tuple[str, ...] = (),
 ) -> Callable[[Callable[[RunContext], Any]], Callable[[RunContext], Any]]:
     """Register a check function under a stable id."""
     if category not in CATEGORIES:
@@ -105,6 +138,7 @@ def check(
             cost,
             tuple(interpretations),
             final,
+            tuple(needs),
         )
         return func
 

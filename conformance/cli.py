@@ -1,6 +1,9 @@
 """conformance: check any carrier that serves the Chongqing Tongyu interface.
 
-Exit status: 0 no check failed, 1 a check failed, 2 a usage or connection error.
+Exit status of `conformance run`: 0 PASS (every must-check that applies was judged and
+held), 1 FAIL (a check failed or errored), 2 a usage, preflight or connection error
+(nothing was judged), 3 INCOMPLETE (nothing failed, but a must-check was not judged;
+0 with --accept-incomplete, which every report then states).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from . import SUITE_VERSION
 from .catalogue import CATEGORIES, Check, select
@@ -18,6 +22,7 @@ from .config import ConfigError, VendorConfig, load_config, read_mobiles_file
 from .outcomes import Unreachable
 from .output import report_bus
 from .output.terminal import TerminalReporter
+from .plan import plan, summarise
 from .runner import Runner
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -75,24 +80,61 @@ def list_checks(as_json: bool, only: tuple[str, ...]) -> None:
     click.echo(f"{len(checks)} checks")
 
 
+DEFAULTS = VendorConfig()  # the defaults --help shows: the settings dataclass's own
+
+
+def default(name: str) -> dict[str, Any]:
+    """An option's default, read from VendorConfig (never repeated here) and shown by
+    --help; a default the user did not type does not override the config file."""
+    return {"default": getattr(DEFAULTS, name), "show_default": True}
+
+
+def typed_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options the user gave (defaults dropped: the config file's values hold)."""
+    ctx = click.get_current_context()
+    return {
+        name: None if ctx.get_parameter_source(name) is ParameterSource.DEFAULT else value
+        for name, value in options.items()
+    }
+
+
 @main.command("run", context_settings=CONTEXT)
 @click.option("--target", help="Base URL of the carrier, e.g. http://10.0.0.5:8080.")
 @click.option("--userid", help="Account (§2.1.5, ≤ 6 characters).")
 @click.option("--password", help="Plain password the md5 digest is made from (§3.1).")
 @click.option("--apikey", help="apikey, when the vendor enabled apikey mode.")
 @click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="vendor.toml (see --help)."
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="vendor.toml: target, credentials, enabled auth modes, test mobiles, budget, timing "
+    "(conformance/examples/vendor.toml); options given here override it.",
 )
-@click.option("--profile", type=click.Choice(["strict", "lenient"]), help="[default: strict]")
+@click.option("--profile", type=click.Choice(["strict", "lenient"]), **default("profile"))
 @click.option("--only", multiple=True, help="Only these categories (or check ids); repeatable.")
-@click.option("--budget", type=click.IntRange(0), help="Most messages (segments) to send.")
-@click.option("--price", type=float, help="Yuan per segment, for --dry-run and the report.")
+@click.option(
+    "--budget",
+    type=click.IntRange(0),
+    **default("budget"),
+    help="Most messages (segments) to send; a check whose worst case does not fit is skipped.",
+)
+@click.option(
+    "--price",
+    type=float,
+    **default("price"),
+    help="Yuan per segment, for --dry-run and the report.",
+)
 @click.option(
     "--signature-length",
     type=click.IntRange(0),
+    **default("signature_length"),
     help="Characters the carrier adds (its signature).",
 )
-@click.option("--test-mobiles", type=click.Path(dir_okay=False), help="File: a number a line.")
+@click.option(
+    "--test-mobiles",
+    type=click.Path(dir_okay=False),
+    help="File: a number a line. Without test mobiles nothing is sent: INCOMPLETE.",
+)
 @click.option("--callback-listen", help="HOST:PORT the suite's push receiver listens on.")
 @click.option("--callback-url", help="URL the target pushes to (reaches --callback-listen).")
 @click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
@@ -100,13 +142,38 @@ def list_checks(as_json: bool, only: tuple[str, ...]) -> None:
     "--report-dir", type=click.Path(file_okay=False), help="report.json, report.html, junit.xml."
 )
 @click.option("--seed", type=int, help="Hypothesis seed (recorded in the report to replay).")
-@click.option("--report-timeout", type=float, help="Seconds to wait for owed reports.")
-@click.option("--poll-interval", type=float, help="Seconds between get_rpt polls.")
-@click.option("--dry-run", is_flag=True, help="Print the plan: checks, messages, cost.")
+@click.option(
+    "--report-timeout",
+    type=float,
+    **default("report_timeout"),
+    help="Seconds to wait for owed reports.",
+)
+@click.option(
+    "--poll-interval",
+    type=float,
+    **default("poll_interval"),
+    help="Seconds between get_rpt polls.",
+)
+@click.option(
+    "--accept-incomplete",
+    is_flag=True,
+    default=None,
+    help="Exit 0 on an INCOMPLETE verdict (a partial CI job); every report says so.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan: the checks that run or skip, messages, cost."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show each check as it starts.")
 def run(config_path: str | None, dry_run: bool, verbose: bool, **options: Any) -> None:
-    """Run the checks against --target; exit 0 when none failed, 1 when one did."""
-    config = configure(config_path, options)
+    """Run the checks against --target and give the verdict: PASS only when every
+    must-check that applies was judged and held, FAIL when a check failed, INCOMPLETE
+    when nothing failed but a must-check was not judged (the coverage figure lists each,
+    why, and the option that would judge it).
+
+    Exit status: 0 PASS, 1 FAIL, 2 usage, preflight or connection error, 3 INCOMPLETE
+    (0 with --accept-incomplete).
+    """
+    config = configure(config_path, typed_options(options))
     try:
         checks = select(config.only)
     except ValueError as exc:
@@ -120,7 +187,7 @@ def run(config_path: str | None, dry_run: bool, verbose: bool, **options: Any) -
     except Unreachable as exc:
         click.echo(f"conformance: {exc}", err=True)
         sys.exit(USAGE_ERROR)
-    sys.exit(1 if finished.failed else 0)
+    sys.exit(finished.exit_code)
 
 
 @main.command("selfcheck", context_settings=CONTEXT)
@@ -128,22 +195,31 @@ def run(config_path: str | None, dry_run: bool, verbose: bool, **options: Any) -
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the mock's files here.")
 def selfcheck_cmd(defects: tuple[str, ...], keep: str | None) -> None:
     """Run the suite against the mock carrier, clean and once per defect mode: the clean
-    run must pass, every defect must be caught by at least one check (exit 1 otherwise)."""
+    run must pass, every defect must be caught by the check of its rule (exit 1 otherwise)."""
     from .selfcheck import Verdict, selfcheck
 
     def show(verdict: Verdict) -> None:
         if verdict.name == "clean":
-            state = "PASS" if not verdict.failed else "FAIL"
+            # the run's own verdict and what it rests on (issue 15): a clean run that
+            # judged too little is INCOMPLETE, not a pass, whatever did not fail
+            run = verdict.run
+            state = run.verdict.value.upper() if run else ("FAIL" if verdict.failed else "PASS")
             click.echo(
                 f"{state}  clean mock ({verdict.seconds:.1f} s): {verdict.failed or 'no failure'}"
+                + (f"; {run.coverage.headline}" if run else "")
             )
+            for line in run.coverage.lines() if run else []:
+                click.echo(f"  not judged: {line}")
             return
         state = "CAUGHT" if verdict.caught else "MISSED"
         caught_by = ", ".join(verdict.failed) or "no check"
-        click.echo(f"{state:<6} {verdict.name:<24} ({verdict.seconds:.1f} s) by {caught_by}")
+        must = ", ".join(verdict.must_catch) or "no check tied to it (selfcheck.CAUGHT_BY)"
+        note = "" if verdict.caught else f"; must be caught by {must}"
+        click.echo(f"{state:<6} {verdict.name:<24} ({verdict.seconds:.1f} s) by {caught_by}{note}")
 
     verdicts = selfcheck(Path(keep) if keep else None, list(defects) or None, show)
-    clean_ok = not verdicts[0].failed
+    clean = verdicts[0].run
+    clean_ok = not verdicts[0].failed and (clean is None or clean.verdict.value == "pass")
     missed = [v.name for v in verdicts[1:] if not v.caught]  # verdicts[0] is the clean run
     click.echo(
         f"clean run {'passes' if clean_ok else 'FAILS'}; {len(verdicts) - 1} defects, "
@@ -156,6 +232,8 @@ def configure(config_path: str | None, options: dict[str, Any]) -> VendorConfig:
     """vendor.toml, then the command line; a ConfigError is a usage error."""
     overrides = dict(options)
     overrides["only"] = list(overrides.get("only") or [])
+    if not overrides.get("accept_incomplete"):
+        overrides.pop("accept_incomplete", None)  # absent: the config file's word holds
     mobiles_file = overrides.pop("test_mobiles", None)
     try:
         if mobiles_file:
@@ -169,31 +247,27 @@ def configure(config_path: str | None, options: dict[str, Any]) -> VendorConfig:
 
 
 def print_plan(config: VendorConfig, checks: list[Check]) -> None:
-    """--dry-run: what would run, the worst case of messages, and its cost."""
+    """--dry-run: the run's own plan (the same rule decides, conformance/plan.py): which
+    checks run, which are skipped or not applicable and why, the messages at most, cost."""
+    steps = plan(config, checks)
     click.echo(f"plan for {config.target} ({config.profile} profile)")
-    left, total = config.budget, 0
-    for check in checks:
-        cost = check.worst_cost(config)
-        fits = cost <= left
-        if fits:
-            left -= cost
-            total += cost
-        note = "" if fits else "  (skipped: over the budget)"
-        click.echo(f"  {check.id:<28} {check.category:<11} up to {cost:>5} message(s){note}")
-    click.echo(
-        f"{len(checks)} checks; up to {total} message(s) within a budget of {config.budget}; "
-        f"cost up to {total * config.price:.3f} yuan at {config.price} yuan per segment; "
-        f"test mobiles: {len(config.test_mobiles)}"
-    )
-    if not config.test_mobiles:
-        click.echo("no test mobiles: every check that sends a message will be skipped")
+    for step in steps:
+        note = f"  ({step.label}: {step.reason})" if step.reason else ""
+        click.echo(
+            f"  {step.check.id:<28} {step.check.category:<11} up to {step.cost:>5} message(s){note}"
+        )
+    summary = summarise(config, steps)
+    for line in summary:
+        click.echo(line)
 
 
 # The customer's side (issue 10): conformance client / conformance proxy.
 from .customer.commands import client_cmd, proxy_cmd  # noqa: E402
+from .customer.sample_receiver import receiver_cmd  # noqa: E402
 
 main.add_command(client_cmd)
 main.add_command(proxy_cmd)
+main.add_command(receiver_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from smsapi.mobile import Operator, classify
+from smsapi.timing import CLOCK_SKEW_S
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -64,17 +65,32 @@ class VendorConfig:
     push_silence: float = 8.0  # seconds the receiver holds a push it "stays silent" on
     report_timeout: float = 60.0  # seconds to wait for owed reports
     poll_interval: float = 1.0  # seconds between get_rpt polls when nothing came
+    # Polls a wait still makes once the carrier proved silent (ledger.silent_carrier):
+    # no report at all a full report_timeout after the first send. 0: always full waits.
+    silent_polls: int = 3
+    clock_skew: float = CLOCK_SKEW_S  # s the carrier's stime/rtime may differ from ours
     request_timeout: float = 30.0
-    auth_failures_allowed: int = 4  # failures the suite may cause on its own account (A7)
+    auth_failures_allowed: int = 4  # failures the suite may cause on its account per window
+    lockout_window: float = 60.0  # the carrier's A7 lockout window, s (0: no memory)
+    auth_state_file: str = ""  # remembers the suite's auth failures across runs
     timestamp_probe: int = 3600  # seconds of skew a stale-timestamp probe uses
     lockout_attempts: int = 10
     mo_wait: float = 0.0  # seconds to wait for an MO (a tester replying from a phone)
+    # A URL that makes the carrier receive MOs (the mock's /__admin/accounts/<userid>/mo):
+    # the MO checks make their own MOs through it instead of asking for a reply.
+    mo_inject_url: str = ""
+    mo_admin_token: str = ""
+    # Seconds the carrier gets to hold the reports a retsize check arranged before probing.
+    report_ready: float = 5.0
+    # Segments to valid numbers BIZ-DELIVERY-RATE judges at least (tops the run up to them).
+    delivery_rate_sample: int = 100
     max_examples: int = 8  # hypothesis examples per property check
     stateful_steps: int = 6
     seed: int | None = None  # hypothesis seed; drawn and recorded when absent
     accounts: list[ExtraAccount] = field(default_factory=list)
     report_dir: str = ""
     junit_xml: str = ""
+    accept_incomplete: bool = False  # an INCOMPLETE verdict exits 0 (said in every report)
 
     def validate(self) -> VendorConfig:
         if not self.target:
@@ -96,6 +112,14 @@ class VendorConfig:
             raise ConfigError(f"profile {self.profile!r}: strict or lenient")
         if self.budget < 0:
             raise ConfigError("budget must be 0 or more")
+        if self.mo_inject_url and not self.mo_inject_url.startswith(("http://", "https://")):
+            raise ConfigError(f"[mo] inject_url {self.mo_inject_url!r} is not an http(s) URL")
+        if self.silent_polls < 0:
+            raise ConfigError("[timing] silent_polls must be 0 or more")
+        if self.report_ready < 0:
+            raise ConfigError("[timing] report_ready must be 0 or more")
+        if self.delivery_rate_sample < 1:
+            raise ConfigError("[business] rate_sample must be 1 or more")
         if bool(self.callback_listen) != bool(self.callback_url):
             raise ConfigError("--callback-listen and --callback-url go together")
         for number in self.test_mobiles:
@@ -122,7 +146,7 @@ class VendorConfig:
 
     def settings_dict(self) -> dict[str, Any]:
         """The settings a report records (no secrets)."""
-        data = without_secrets(self, ("password", "apikey"))
+        data = without_secrets(self, ("password", "apikey", "mo_admin_token"))
         data["accounts"] = [{"role": a.role, "userid": a.userid} for a in self.accounts]
         data["test_mobiles"] = {
             op.value: len(numbers) for op, numbers in self.mobiles_by_operator().items()
@@ -152,11 +176,18 @@ _SECTIONS: dict[str, dict[str, str]] = {
     "timing": {
         "report_timeout": "report_timeout",
         "poll_interval": "poll_interval",
+        "silent_polls": "silent_polls",
+        "clock_skew": "clock_skew",
         "request_timeout": "request_timeout",
         "mo_wait": "mo_wait",
+        "report_ready": "report_ready",
     },
+    "business": {"rate_sample": "delivery_rate_sample"},
+    "mo": {"inject_url": "mo_inject_url", "admin_token": "mo_admin_token", "wait": "mo_wait"},
     "auth": {
         "failures_allowed": "auth_failures_allowed",
+        "lockout_window": "lockout_window",
+        "state_file": "auth_state_file",
         "timestamp_probe": "timestamp_probe",
         "lockout_attempts": "lockout_attempts",
     },
@@ -166,7 +197,7 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "seed": "seed",
     },
 }
-_TOP = {"vendor", "target", "profile", "only"}
+_TOP = {"vendor", "target", "profile", "only", "accept_incomplete"}
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> VendorConfig:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,20 +16,53 @@ import requests
 from smsapi.client import Client, Exchange, PullResult, SendResult
 from smsapi.codec import Format, parse_answer
 from smsapi.content import encode_mt_content
+from smsapi.endpoints import GET_RPT
 from smsapi.errors import CodecError, Result, TransportError, result_text
 from smsapi.mobile import Operator, classify
+from smsapi.msgid import in_int64
 from smsapi.push import PushKind
 from smsapi.segments import SINGLE_SEGMENT_CHARS, segments_for_length
+from smsapi.timing import carrier_epoch
 
 from .budget import Budget, guard_mobiles
 from .config import VendorConfig
-from .ledger import Item, Ledger, SentMessage
-from .outcomes import CheckFailed, CheckSkipped, Evidence, NotApplicable, Unreachable, Warning_
+from .ledger import Item, Ledger, SentMessage, Silence, silent_carrier
+from .outcomes import (
+    CheckFailed,
+    CheckSkipped,
+    Evidence,
+    Inconclusive,
+    NotApplicable,
+    Secrets,
+    Unreachable,
+    Warning_,
+)
+from .preflight import LockWatch, budget_for
 from .receiver import Push, Receiver
 
+UNREADABLE = None  # SendResult.result of an answer whose result is no integer
 EVIDENCE_KEPT = 6  # exchanges a check keeps as evidence (the last ones)
 # A message text the test phones show: says who sends it and why.
 SHORT_TEXT = "通渝短信接口验收测试 {tag}"
+SUITE_CUSTID = re.compile(r"cf[0-9a-f]{6}\d{4,}")  # the custids the suite's runs give
+LONG_LENGTH = 140  # characters with the signature: three 67-character segments (F9)
+PROGRESS_EVERY_S = 5.0  # a "waiting for reports" line this often while a check waits
+# What a run-wide check sends itself when the run sent nothing (`--only` it alone): a long
+# single_send and a two-item multi_send with custids and exdata of their own.
+ARRANGED_COST = segments_for_length(LONG_LENGTH) + 2
+NO_REPORT = "no report came for the run's {n} message(s) within the report timeout"
+
+
+def run_wide_cost(cfg: VendorConfig) -> int:
+    """The cost of a run-wide (final) check: nothing when the run's other checks send,
+    else the traffic it arranges itself (RunContext.arrange_traffic)."""
+    from .catalogue import select  # the catalogue imports the checks, which import this
+
+    try:
+        chosen = select(cfg.only or None)
+    except ValueError:
+        chosen = []
+    return 0 if any(not c.final and c.worst_cost(cfg) for c in chosen) else ARRANGED_COST
 
 
 @dataclass
@@ -40,6 +74,7 @@ class CheckState:
     warnings: list[Warning_] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     spent: int = 0
+    judged: dict[str, int] = field(default_factory=dict)  # evidence judged, by kind
 
 
 @dataclass
@@ -103,8 +138,20 @@ class CheckContext:
     def detail(self, key: str, value: Any) -> None:
         self.current.details[key] = value
 
+    def judged(self, kind: str, count: int = 1) -> None:
+        """Count evidence the running check judged ("reports", "sends", "mos"...)."""
+        self.current.judged[kind] = self.current.judged.get(kind, 0) + count
+
+    def require_evidence(self, kind: str, count: int, why: str) -> None:
+        """Count the evidence; none at all ends the check inconclusive, saying why
+        (and what would give it evidence)."""
+        self.judged(kind, count)
+        if count <= 0:
+            raise Inconclusive(why)
+
     def evidence(self) -> list[Evidence]:
-        return [Evidence.of(e) for e in self.current.exchanges[-EVIDENCE_KEPT:]]
+        secrets = Secrets.of(self.config)  # reproducers ask for credentials, never print them
+        return [Evidence.of(e, secrets=secrets) for e in self.current.exchanges[-EVIDENCE_KEPT:]]
 
 
 class RecordingClient(Client):
@@ -116,7 +163,7 @@ class RecordingClient(Client):
 
     def post(self, endpoint: str, body: bytes, content_type: str) -> Exchange:
         exchange = super().post(endpoint, body, content_type)
-        self._ctx.record(endpoint, exchange)
+        self._ctx.record(endpoint, exchange, self.userid)
         return exchange
 
 
@@ -129,9 +176,14 @@ class RunContext(CheckContext):
         self.ledger = Ledger()
         self.mos: list[MO] = []
         self.exchanges: list[tuple[str, str, Exchange]] = []  # (check id, endpoint, exchange)
-        self.auth_failures_left = config.auth_failures_allowed
+        # A7: deliberate auth failures per lockout window, and a -100002 seen in the run
+        self.auth_budget = budget_for(config)
+        self.lock = LockWatch(config.userid, self.auth_budget)
         self.receiver: Receiver | None = None
         self.settled = False
+        self.silence_told = False  # the silent-carrier rule announced (once per run)
+        self.on_progress: Callable[[str], None] | None = None  # "waiting for 12 reports..."
+        self.started_at = time.time()
         self._counter = 0
         self._lock = threading.Lock()
 
@@ -139,6 +191,7 @@ class RunContext(CheckContext):
 
     def start(self) -> None:
         """Open the receiver, then drain what the target held before the run."""
+        self.started_at = time.time()
         if self.config.callback_listen:
             self.receiver = Receiver(
                 self.config.callback_listen,
@@ -182,7 +235,8 @@ class RunContext(CheckContext):
             session=self.session,
         )
 
-    def record(self, endpoint: str, exchange: Exchange) -> None:
+    def record(self, endpoint: str, exchange: Exchange, userid: str = "") -> None:
+        self.lock.observe(self.current.check_id, exchange, userid)
         with self._lock:
             self.exchanges.append((self.current.check_id, endpoint, exchange))
             self.current.exchanges.append(exchange)
@@ -216,6 +270,7 @@ class RunContext(CheckContext):
         return [m for m in self.config.test_mobiles if classify(m).operator is operator]
 
     def custid(self) -> str:
+        """A custid of this run (SUITE_CUSTID)."""
         with self._lock:
             self._counter += 1
             return f"cf{self.tag}{self._counter:04d}"
@@ -247,9 +302,10 @@ class RunContext(CheckContext):
         with self._metered(items) as meter:
             valid = [classify(i.mobile).valid for i in items]
             fields = _send_fields(endpoint, items, extra or {})
+            started = time.time()
             answer, exchange = self.client(fmt or Format.JSON).call(endpoint, fields)
-            sent = _send_result(answer, exchange)
-            self._file_sent(meter, endpoint, sent, items, valid)
+            sent = send_result(answer, exchange)
+            self._file_sent(meter, endpoint, sent, items, valid, started)
             return sent
 
     def send_raw(
@@ -258,6 +314,7 @@ class RunContext(CheckContext):
         """Send a body written by hand (the document's examples) to the items' mobiles,
         under the same guard, budget and ledger as send()."""
         with self._metered(items) as meter:
+            started = time.time()
             exchange = self.raw(endpoint, body, content_type)
             try:
                 answer = parse_answer(
@@ -265,8 +322,8 @@ class RunContext(CheckContext):
                 )
             except CodecError:
                 return None, exchange
-            sent = _send_result(answer, exchange)
-            self._file_sent(meter, endpoint, sent, items, [True] * len(items))
+            sent = send_result(answer, exchange)
+            self._file_sent(meter, endpoint, sent, items, [True] * len(items), started)
             return answer, exchange
 
     @contextmanager
@@ -283,7 +340,13 @@ class RunContext(CheckContext):
             self.current.spent += meter.spent
 
     def _file_sent(
-        self, meter: _Meter, endpoint: str, sent: SendResult, items: list[Item], valid: list[bool]
+        self,
+        meter: _Meter,
+        endpoint: str,
+        sent: SendResult,
+        items: list[Item],
+        valid: list[bool],
+        started: float,
     ) -> None:
         """An accepted send is billed for its valid mobiles and recorded in the ledger."""
         if sent.result != 0:
@@ -298,6 +361,7 @@ class RunContext(CheckContext):
             meter.pktotals,
             valid,
             sent.exchange,
+            started,
         )
 
     def send_single(self, mobile: str, text: str, fmt: Any = None, **options: str) -> SendResult:
@@ -316,22 +380,54 @@ class RunContext(CheckContext):
         return self.ledger.of_check(self.current.check_id)
 
     def expect_accepted(self, sent: SendResult, what: str) -> None:
+        self.judged("sends")
+        if sent.result is UNREADABLE:
+            got = f"an unreadable result {sent.answer.get('result', '(missing)')!r}"
+            raise CheckFailed(f"{what} accepted (result 0)", got, sent.exchange)
         if sent.result != 0:
             raise CheckFailed(
                 f"{what} accepted (result 0)",
                 f"result {sent.result} ({result_text(sent.result, 'en')})",
                 sent.exchange,
             )
+        # §2.1.6 §3.3 an accepted send names its msgid: non-zero signed 64-bit (0 = failure)
+        if sent.msgid == 0 or not in_int64(sent.msgid):
+            raise CheckFailed(
+                f"{what} accepted with its msgid (a non-zero signed 64-bit integer, §2.1.6)",
+                f"result 0 with msgid {sent.answer.get('msgid', '(missing)')!r}",
+                sent.exchange,
+            )
+
+    def expect_reported(self, what: str) -> None:
+        """An acceptance holds when what was accepted goes out: every segment the running
+        check sent gets its report within report_timeout (a carrier answering 0 and then
+        dropping messages, past a limit say, has not accepted them)."""
+        messages = self.sent_messages()
+        self.await_reports(messages)
+        self.judged("reports", sum(len(m.all_reports()) for m in messages))
+        missing = [m for m in messages if not m.complete]
+        if missing:
+            first = missing[0]
+            raise CheckFailed(
+                f"{what}: a report for every accepted message within "
+                f"{self.config.report_timeout:g} s",
+                f"{len(missing)} of {len(messages)} message(s) unreported (first: position "
+                f"{first.position}, {first.mobile})",
+                first.exchange,
+            )
 
     # ------------------------------------------------------------ reports and MOs
 
     def pull_reports(self, retsize: int | None = None, fmt: Any = None) -> PullResult:
-        """One get_rpt; every report in it is filed in the ledger."""
+        """One get_rpt; every report in it is filed in the ledger, its arrival bounded
+        by the last poll that left nothing behind."""
         client = self.client(fmt or Format.JSON)
+        started = time.time()
         pulled = client.get_rpt(retsize)
-        for item in pulled.items:
-            if isinstance(item, dict):
-                self.ledger.file(item, "pull", pulled.exchange)
+        cap = GET_RPT.retsize_cap or 500
+        asked = retsize if retsize is not None and 0 < retsize < cap else cap
+        if pulled.result == 0:
+            self.ledger.pulled(list(pulled.items), started, asked, pulled.exchange)
         return pulled
 
     def pull_mos(self, retsize: int | None = None) -> PullResult:
@@ -345,32 +441,84 @@ class RunContext(CheckContext):
         """Take what the target held before the run, so it is not taken for ours."""
         client = self.client()
         for _ in range(limit):
+            started = time.time()
             pulled = client.get_rpt()
             for item in pulled.items:
                 if isinstance(item, dict):
                     self.ledger.file_foreign(item, "pull")
             if not pulled.items:
+                self.ledger.clear_at = started
                 break
 
-    def await_reports(self, messages: list[SentMessage], timeout: float | None = None) -> bool:
+    def await_reports(
+        self,
+        messages: list[SentMessage],
+        timeout: float | None = None,
+        stop_on_fault: bool = False,
+    ) -> bool:
         """Poll get_rpt (and watch the receiver) until every message has all its reports
-        or the timeout passes. True when all came."""
-        deadline = time.monotonic() + (timeout or self.config.report_timeout)
-        while True:
+        or the timeout passes; with stop_on_fault, also as soon as a report of theirs shows
+        a matching fault (ledger.faults: no waiting out the timeout for it). Says how many
+        reports it waits for every few seconds. A carrier proven silent (silent_carrier)
+        gets only [timing] silent_polls polls. True when all came."""
+        timeout = timeout or self.config.report_timeout
+        started = time.monotonic()
+        deadline, told = started + timeout, started
+        grace = self.config.silent_polls * self.config.poll_interval
+        custids = frozenset(m.custid for m in messages if m.custid)
+
+        def done() -> bool:
             if all(m.complete for m in messages):
                 return True
+            return stop_on_fault and bool(self.ledger.faults(messages))
+
+        while True:
+            if done():
+                return all(m.complete for m in messages)
+            polled_at = time.time()
             try:
                 pulled = self.pull_reports(500)
             except (TransportError, CodecError):
                 pulled = None
-            self.ledger.resolve()
-            if all(m.complete for m in messages):
-                return True
-            if time.monotonic() >= deadline:
+            self.ledger.resolve(recorded=custids)  # these sends are recorded: no settling
+            if done():
+                return all(m.complete for m in messages)
+            now = time.monotonic()
+            silence = self.config.silent_polls and silent_carrier(
+                self.ledger, self.config.report_timeout, polled_at
+            )
+            if silence and now >= min(deadline, started + grace):
+                self._silent(silence)
                 self.ledger.resolve(age=0)
                 return False
+            if now >= deadline:
+                self.ledger.resolve(age=0)
+                return False
+            if now - told >= PROGRESS_EVERY_S:
+                told = now
+                owed = sum(len(m.unreported()) for m in messages)
+                self.progress(
+                    f"{self.current.check_id}: waiting for {owed} report(s), "
+                    f"{now - started:.0f} s of {timeout:.0f}"
+                )
             if not pulled or not pulled.items:
                 time.sleep(self.config.poll_interval)
+
+    def _silent(self, silence: Silence) -> None:
+        """A wait cut short by the silent-carrier rule: the check's result says so, and the
+        terminal once per run."""
+        self.detail("silent_carrier", silence.note())
+        if not self.silence_told:
+            self.silence_told = True
+            self.progress(
+                f"{self.current.check_id}: {silence.note()} (later waits poll "
+                f"{self.config.silent_polls} times)"
+            )
+
+    def progress(self, text: str) -> None:
+        """A line for whoever watches the run (the terminal, through the event bus)."""
+        if self.on_progress:
+            self.on_progress(text)
 
     def settle(self) -> None:
         """Once per run, before the final checks: wait for every owed report."""
@@ -378,6 +526,43 @@ class RunContext(CheckContext):
             self.settled = True
             self.await_reports(self.ledger.owed())
             self.ledger.resolve(age=0)
+
+    def before_run(self, report: dict[str, Any]) -> bool:
+        """A report of a message sent before this run (late, after the drain): accepted
+        (stime) before the run started, or carrying another suite run's custid."""
+        stime = carrier_epoch(report.get("stime"))
+        if stime is not None and stime < self.started_at - self.config.clock_skew - 1:
+            return True
+        custid = str(report.get("custid", "") or "")
+        return bool(SUITE_CUSTID.fullmatch(custid)) and not custid.startswith(f"cf{self.tag}")
+
+    def run_messages(self) -> list[SentMessage]:
+        """What a run-wide check judges: every message of the run, once its reports came
+        (settle). A run that sent nothing (the check selected alone) gets a small
+        traffic of the check's own first (ARRANGED_COST segments), so `--only` judges
+        as the full run does."""
+        if not self.ledger.messages:
+            self.arrange_traffic()
+        self.settle()
+        return self.ledger.messages
+
+    def arrange_traffic(self) -> None:
+        """A long single_send and a two-item multi_send, each with custid and exdata.
+        A refusal leaves nothing to judge (the send checks judge refusals)."""
+        first = self.mobiles(1)[0]
+        long = Item(first, self.text(LONG_LENGTH), custid=self.custid(), exdata="cfLong")
+        items = [
+            Item(m, self.text(), custid=self.custid(), exdata=f"cfItem{n}")
+            for n, m in enumerate(self.mobiles(2, distinct=False), start=1)
+        ]
+        for endpoint, sent_items in (("single_send", [long]), ("multi_send", items)):
+            sent = self.send(endpoint, sent_items)
+            if sent.result != 0:
+                raise Inconclusive(
+                    f"the run sent nothing, and the {endpoint} this check arranged was refused "
+                    f"(result {sent.result}): no message to judge"
+                )
+        self.settled = False  # the new messages are owed their reports
 
     def _on_push(self, kind: PushKind, items: list[dict[str, Any]], push: Push) -> None:
         for item in items:
@@ -393,13 +578,11 @@ class RunContext(CheckContext):
             raise NotApplicable(f"the vendor did not enable {mode} auth (A5)")
 
     def spend_auth_failure(self, why: str) -> None:
-        """The suite's own account may take only so many failures (A7 lockout)."""
-        if self.auth_failures_left <= 0:
-            raise CheckSkipped(
-                f"{why} would be one auth failure too many on the suite's account "
-                f"(A7; raise [auth] failures_allowed)"
-            )
-        self.auth_failures_left -= 1
+        """The suite's own account may take only so many failures per lockout window,
+        counted across runs (A7): wait for room, or skip when there is none."""
+        refused = self.auth_budget.take(why)
+        if refused:
+            raise CheckSkipped(refused)
 
 
 def _send_fields(endpoint: str, items: list[Item], extra: dict[str, Any]) -> dict[str, Any]:
@@ -422,16 +605,19 @@ def _send_fields(endpoint: str, items: list[Item], extra: dict[str, Any]) -> dic
     return {"mobile": mobile, "content": encode_mt_content(first.text), **options(first), **extra}
 
 
-def _send_result(answer: dict[str, Any], exchange: Exchange) -> SendResult:
-    def as_int(value: Any) -> int:
+def send_result(answer: dict[str, Any], exchange: Exchange) -> SendResult:
+    """The answer of a send; an unreadable result ("OK", missing, not an integer) is
+    UNREADABLE (None), which no check takes for acceptance nor for a refusal code."""
+
+    def as_int(value: Any, unreadable: int | None = 0) -> int | None:
         try:
             return int(str(value).strip())
         except (TypeError, ValueError):
-            return 0
+            return unreadable
 
     return SendResult(
-        as_int(answer.get("result", -1)),
-        as_int(answer.get("msgid", 0)),
+        as_int(answer.get("result"), UNREADABLE),  # type: ignore[arg-type]
+        as_int(answer.get("msgid", 0)) or 0,
         str(answer.get("custid", "") or ""),
         answer,
         exchange,

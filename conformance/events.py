@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from .catalogue import Check
 from .config import VendorConfig
 from .outcomes import CheckResult
+from .verdict import Coverage, Verdict, accepted_note, coverage, decide, exit_code
 
 
 @dataclass
@@ -50,8 +51,38 @@ class RunFinished:
     def failed(self) -> bool:
         return any(r.outcome.counts_as_failure for r in self.results.values())
 
+    @property
+    def coverage(self) -> Coverage:
+        """Must-checks judged of those that apply, and why each other one was not."""
+        return coverage(self.checks, self.results, self.config)
 
-Event = RunStarted | CheckStarted | CheckFinished | RunFinished
+    @property
+    def verdict(self) -> Verdict:
+        return decide(self.results, self.coverage)
+
+    @property
+    def accept_incomplete(self) -> bool:
+        return bool(getattr(self.config, "accept_incomplete", False))
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.verdict, self.accept_incomplete)
+
+    @property
+    def accepted_note(self) -> str:
+        """Said by every report when --accept-incomplete made an INCOMPLETE run exit 0."""
+        return accepted_note(self.verdict, self.accept_incomplete)
+
+
+@dataclass
+class Waiting:
+    """A check waits (for reports, MOs): a line every few seconds, so a run never stalls
+    silently ("MATCH-BATCH-MSGID: waiting for 12 report(s), 8 s of 60")."""
+
+    text: str
+
+
+Event = RunStarted | CheckStarted | CheckFinished | RunFinished | Waiting
 
 
 class Handler(Protocol):

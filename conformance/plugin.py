@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+FINISHED: pytest.StashKey[Any] = pytest.StashKey()  # the session's RunFinished
 OPTIONS = (
     ("--target", {"help": "carrier base URL (conformance suite)"}),
     ("--userid", {}),
@@ -30,7 +31,16 @@ OPTIONS = (
     ("--report-timeout", {"type": float}),
     ("--poll-interval", {"type": float}),
     ("--signature-length", {"type": int}),
+    (
+        "--accept-incomplete",
+        {
+            "action": "store_true",
+            "default": None,
+            "help": "an INCOMPLETE verdict exits 0 (every report says so)",
+        },
+    ),
 )
+EXIT_INCOMPLETE = 3  # as `conformance run` (conformance/verdict.py)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,8 +86,13 @@ class PytestRun:
                     f"answer: HTTP {evidence.status} {evidence.answer[:500]}",
                 ]
             pytest.fail("\n".join(lines), pytrace=False)
-        if result.outcome in (Outcome.SKIPPED, Outcome.NOT_APPLICABLE):
+        if result.outcome is Outcome.NOT_APPLICABLE:
             pytest.skip(f"{result.outcome.value}: {result.message}")
+        if result.outcome in (Outcome.SKIPPED, Outcome.INCONCLUSIVE):
+            from .verdict import remedy_for
+
+            remedy = remedy_for(result, self.ctx.config)
+            pytest.skip(f"{result.outcome.value}: {result.message} (to judge it: {remedy})")
 
 
 def build_config(config: pytest.Config) -> Any:
@@ -98,6 +113,7 @@ def build_config(config: pytest.Config) -> Any:
         "report_timeout": _option(config, "report_timeout"),
         "poll_interval": _option(config, "poll_interval"),
         "signature_length": _option(config, "signature_length"),
+        "accept_incomplete": _option(config, "accept_incomplete"),
     }
     try:
         if _option(config, "test_mobiles"):
@@ -135,15 +151,36 @@ def conformance_run(request: pytest.FixtureRequest) -> Iterator[PytestRun]:
     try:
         yield run
     finally:
-        bus.emit(
-            RunFinished(
-                vendor,
-                run.checks,
-                run.results,
-                run.started,
-                datetime.now(timezone.utc),
-                ctx.seed,
-                run_metrics(ctx),
-            )
+        finished = RunFinished(
+            vendor,
+            run.checks,
+            run.results,
+            run.started,
+            datetime.now(timezone.utc),
+            ctx.seed,
+            run_metrics(ctx),
         )
+        config.stash[FINISHED] = finished
+        bus.emit(finished)
         ctx.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The verdict and its coverage, as `conformance run` ends (issue 15)."""
+    finished = config.stash.get(FINISHED, None)
+    if finished is None:
+        return
+    from .output.summary import verdict_line
+
+    terminalreporter.section("conformance verdict")
+    terminalreporter.write_line(verdict_line(finished))
+    for line in finished.coverage.lines():
+        terminalreporter.write_line(f"  {line}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """An INCOMPLETE run is not a green build: exit 3 unless --accept-incomplete (as
+    `conformance run`); failures keep pytest's own status."""
+    finished = session.config.stash.get(FINISHED, None)
+    if finished is not None and exitstatus == 0 and finished.exit_code == EXIT_INCOMPLETE:
+        session.exitstatus = EXIT_INCOMPLETE

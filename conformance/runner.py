@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -12,20 +13,23 @@ from typing import Any
 from smsapi.errors import CodecError, TransportError
 
 from . import metrics
-from .budget import SafetyError
+from .budget import SafetyError, admit
 from .catalogue import Check, select
 from .config import VendorConfig
 from .context import RunContext
-from .events import CheckFinished, CheckStarted, EventBus, RunFinished, RunStarted
+from .events import CheckFinished, CheckStarted, EventBus, RunFinished, RunStarted, Waiting
 from .outcomes import (
+    REPRODUCER_LIMIT,
     CheckFailed,
     CheckResult,
     CheckSignal,
-    CheckSkipped,
     Evidence,
+    Inconclusive,
     Outcome,
+    Secrets,
     Unreachable,
 )
+from .preflight import PreflightFailed, budget_for, credentials_of, preflight
 
 # hypothesis groups failures (FlakyFailure) in exception groups (builtin from Python 3.11)
 EXCEPTION_GROUPS = getattr(builtins, "BaseExceptionGroup", ())
@@ -46,50 +50,74 @@ def execute(check: Check, ctx: RunContext) -> CheckResult:
     """Run one check; never raises (but for KeyboardInterrupt)."""
     started = time.perf_counter()
     result = CheckResult(check.id, Outcome.PASSED, rule=check.title)
+    lock = getattr(ctx, "lock", None)  # A7: -100002 on the suite's account mid-run
     with ctx.running(check.id) as state:
         try:
-            worst = check.worst_cost(ctx.config)
-            if worst > ctx.budget.left:
-                raise CheckSkipped(
-                    f"needs up to {worst} message(s); {ctx.budget.left} left of the budget of "
-                    f"{ctx.budget.limit} (raise --budget)"
-                )
+            if lock is not None and lock.locked:
+                raise Inconclusive(lock.message())
+            admit(check, ctx.config, ctx.budget)  # the same rule as --dry-run's plan
             check.func(ctx)
             result.outcome = Outcome.WARNED if state.warnings else Outcome.PASSED
         except Exception as raised:  # noqa: BLE001  (a verdict for every check)
             exc = unwrap(raised)
-            fill(result, exc, state.exchanges)
+            fill(result, exc, state.exchanges, Secrets.of(ctx.config))
         result.duration = round(time.perf_counter() - started, 3)
         result.warnings = list(state.warnings)
         result.details = {**state.details, **result.details}
         result.evidence = ctx.evidence()
         result.messages_sent = state.spent
+        result.judged = dict(state.judged) or {"exchanges": len(state.exchanges)}
+    locked = lock is not None and lock.confirmed(credentials_of(ctx.config))
+    if locked and result.outcome.counts_as_failure:
+        # A locked account is no carrier fault: the check is not judged, and says why.
+        result.outcome, result.message = Outcome.INCONCLUSIVE, lock.message()
+        result.expected = result.got = ""
+        result.reproducers = []
+    if result.outcome in (Outcome.PASSED, Outcome.WARNED) and not any(result.judged.values()):
+        # No green without evidence: a check that judged nothing has not passed.
+        result.outcome = Outcome.INCONCLUSIVE
+        result.message = "nothing to judge: the check saw no evidence"
     if result.outcome is Outcome.PASSED and result.warnings:
         result.outcome = Outcome.WARNED
+    silent = result.details.get("silent_carrier")  # its wait was cut short (context)
+    if silent and (result.outcome.counts_as_failure or result.outcome is Outcome.INCONCLUSIVE):
+        result.message = f"{result.message}; {silent}" if result.message else silent
     return result
 
 
-def fill(result: CheckResult, exc: BaseException, exchanges: list[Any]) -> None:
+def fill(
+    result: CheckResult, exc: BaseException, exchanges: list[Any], secrets: Secrets | None = None
+) -> None:
     if isinstance(exc, CheckFailed):
         result.outcome = Outcome.FAILED
         result.expected, result.got = exc.expected, exc.got
         result.message = str(exc)
         result.details.update(exc.details)
         shown = exc.exchanges or exchanges[-1:]
-        result.reproducers = [e if isinstance(e, Evidence) else Evidence.of(e) for e in shown]
+        result.reproducers = [
+            e
+            if isinstance(e, Evidence)
+            else Evidence.of(e, secrets=secrets, limit=REPRODUCER_LIMIT)
+            for e in shown
+        ]
     elif isinstance(exc, CheckSignal):
         result.outcome = exc.outcome
         result.message = str(exc)
+        result.remedy = getattr(exc, "remedy", "")
     elif isinstance(exc, CodecError):  # the target answered something unreadable
         result.outcome = Outcome.FAILED
         result.expected, result.got = "a readable answer in the document's format", str(exc)
         result.message = f"expected {result.expected}; got {result.got}"
-        result.reproducers = [Evidence.of(e) for e in exchanges[-1:]]
+        result.reproducers = [
+            Evidence.of(e, secrets=secrets, limit=REPRODUCER_LIMIT) for e in exchanges[-1:]
+        ]
     elif isinstance(exc, TransportError) and exchanges and exchanges[-1].status:
         result.outcome = Outcome.FAILED  # an HTTP answer, but not 200 (M10)
         result.expected, result.got = "HTTP 200", str(exc)
         result.message = f"expected HTTP 200; got {exc}"
-        result.reproducers = [Evidence.of(e) for e in exchanges[-1:]]
+        result.reproducers = [
+            Evidence.of(e, secrets=secrets, limit=REPRODUCER_LIMIT) for e in exchanges[-1:]
+        ]
     elif isinstance(exc, TransportError):
         result.outcome = Outcome.ERROR
         result.message = f"no answer: {exc}"
@@ -110,6 +138,7 @@ def run_metrics(ctx: RunContext) -> dict[str, Any]:
             "accepted_messages": len(ctx.ledger.messages),
             "segments_billed": spent,
             "budget": ctx.budget.limit,
+            "planned_segments": ctx.budget.planned,  # --dry-run's "up to" (conformance/plan.py)
             "price_per_segment": ctx.config.price,
             "cost": round(spent * ctx.config.price, 4),
         },
@@ -135,8 +164,14 @@ class Runner:
         self.ctx: RunContext | None = None
 
     def start(self) -> RunContext:
-        """Open the context: receiver up, target reachable, old reports drained."""
+        """Preflight (one authenticated call), then open the context: receiver up, old
+        reports drained."""
+        try:
+            preflight(credentials_of(self.config), budget_for(self.config))
+        except PreflightFailed as exc:
+            raise PreflightFailed(f"{exc}; no check was run") from None
         ctx = RunContext(self.config)
+        ctx.auth_budget.say = lambda line: print(f"conformance: {line}", file=sys.stderr)
         try:
             ctx.start()
         except Unreachable:
@@ -159,6 +194,7 @@ class Runner:
     def run(self, checks: list[Check] | None = None) -> RunFinished:
         checks = checks if checks is not None else select(self.config.only)
         ctx = self.start()
+        ctx.on_progress = lambda text: self.bus.emit(Waiting(text))
         return run_started(ctx, checks, self.bus, lambda: run_metrics(ctx))
 
 

@@ -1,13 +1,24 @@
-"""Hypothesis strategies for the interface's values: invalid mobiles derived from the
-test mobiles (so a carrier that wrongly accepts one reaches a test phone or nobody),
-GBK texts of edge lengths, custids and exdata inside and outside §2.1.5's class."""
+"""Hypothesis for the property and stateful checks: their settings and budget (one home),
+and strategies for the interface's values: invalid mobiles derived from the test mobiles
+(so a carrier that wrongly accepts one reaches a test phone or nobody), GBK texts of edge
+lengths, custids and exdata inside and outside §2.1.5's class."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from smsapi.fields import CUSTOM_MAX
 from smsapi.mobile import classify
+
+from .outcomes import CheckSkipped
+
+if TYPE_CHECKING:
+    from .context import RunContext
 
 # 【】 mark a signature to many carriers (F8): kept out so lengths stay predictable.
 GBK_CHARS = st.characters(
@@ -57,3 +68,28 @@ def custom_invalid() -> st.SearchStrategy[str]:
         lambda t: (t[0] + t[1] + t[2])[:CUSTOM_MAX]
     )
     return st.one_of(too_long, bad_char.filter(lambda v: any(c in _OUTSIDE for c in v)))
+
+
+def hypothesis_settings(ctx: RunContext, max_examples: int) -> settings:
+    """No shrinking (every example costs messages); the database beside the report."""
+    folder = Path(ctx.config.report_dir or ".") / ".hypothesis"
+    ctx.detail("hypothesis", {"seed": ctx.seed, "database": str(folder), "examples": max_examples})
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=False,
+        database=DirectoryBasedExampleDatabase(str(folder)),
+        phases=(Phase.explicit, Phase.reuse, Phase.generate),
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+
+
+def examples_within(ctx: RunContext, per_example: int, fixed: int = 0) -> int:
+    """How many generated examples the budget allows (at least one, else skipped)."""
+    room = ctx.budget.left - fixed
+    count = min(ctx.config.max_examples, room // max(per_example, 1))
+    if count < 1:
+        raise CheckSkipped(f"budget left {ctx.budget.left}: not one example fits")
+    return count

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conformance.preflight import Credentials, PreflightFailed, preflight
+
 from .settings import (
     OPTIONS,
     add_options,
@@ -25,6 +27,14 @@ from .settings import (
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 GRACEFUL_STOP = "10"
 OPTIONS_BY_DEST = {opt.dest: opt.default for opt in OPTIONS}
+UNKNOWN_TO_LOCUST = """
+import json, sys
+from locust.argument_parser import get_parser
+from loadtests.settings import add_options
+parser = get_parser(default_config_files=[])
+add_options(parser, locust=True)
+print(json.dumps(parser.parse_known_args(["-f", *sys.argv[1:]])[1]))
+"""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,7 +46,8 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="headless run of one scenario; exits 1 when a threshold is missed",
-        description="Headless Locust run; unknown options are passed to Locust.",
+        description="Headless Locust run; options Locust knows are passed to it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     run.add_argument("--target", required=True, help="Base URL of the carrier (Locust --host)")
     run.add_argument("--users", type=int, default=10, help="Concurrent senders (Locust -u)")
@@ -85,11 +96,42 @@ def locust_command(args: argparse.Namespace, passthrough: list[str]) -> list[str
     return cmd + passthrough
 
 
+def not_for_locust(passthrough: list[str]) -> list[str]:
+    """The options among passthrough that Locust's own parser does not know either
+    (asked in a child process: importing locust here would patch this one)."""
+    if not any(arg.startswith("-") for arg in passthrough):
+        return []
+    done = subprocess.run(
+        [sys.executable, "-c", UNKNOWN_TO_LOCUST, str(LOCUSTFILE), *passthrough],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    try:
+        return [arg for arg in json.loads(done.stdout.splitlines()[-1]) if arg.startswith("-")]
+    except (IndexError, ValueError):
+        return []  # cannot tell: Locust itself will say
+
+
 def run(args: argparse.Namespace, passthrough: list[str]) -> int:
     try:
         settings = from_options(args, args.target, args.users)
     except ValueError as exc:
         print(f"loadtests: {exc}", file=sys.stderr)
+        return 2
+    try:  # one authenticated call first: a wrong target or password sends nothing
+        preflight(
+            Credentials(
+                args.target,
+                settings.userid,
+                settings.password,
+                settings.apikey,
+                settings.auth,
+                settings.fmt,
+            )
+        )
+    except PreflightFailed as exc:
+        print(f"loadtests: {exc}; nothing was sent", file=sys.stderr)
         return 2
     print(safety_statement(settings), flush=True)
     report = Path(args.report_dir)
@@ -112,7 +154,12 @@ def run(args: argparse.Namespace, passthrough: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, passthrough = parser().parse_known_args(argv)
+    top = parser()
+    args, passthrough = top.parse_known_args(argv)
+    if args.command == "run":
+        unknown = not_for_locust(passthrough)
+        if unknown:  # before the safety banner: a typo is a usage error, nothing more
+            top.parse_args(argv)  # argparse's own message (and exit status 2)
     if args.command == "peak":
         average = average_rate(args.annual_volume)
         print(

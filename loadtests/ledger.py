@@ -5,6 +5,12 @@ It runs in one process (Locust's master, or the only process): senders, pollers 
 receivers anywhere ship plain records to it, so a report is matched whichever process
 received it. Times are wall-clock seconds (time.time()), comparable across processes of
 one machine (or machines with synchronised clocks).
+
+Delivery time is the client's own clock, send start → report arrival, and the carrier's
+stime / rtime are cross-checked against it (smsapi.timing, the rule the conformance suite
+applies too): a stamp before the send or after the arrival, beyond the clock skew, is
+noted. A report whose msgid names a message of another mobile or custid is matched by
+custid + mobile instead (noted as a matching fault, still a delivery).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from hdrh.histogram import HdrHistogram
 
 from smsapi.matching import (
     custid_key,
+    names_other_message,
     owner_msgid,
     report_delivered,
     report_msgid,
@@ -27,6 +34,7 @@ from smsapi.matching import (
     report_pktotal,
 )
 from smsapi.msgid import mobile_msgid
+from smsapi.timing import CLOCK_SKEW_S, clock_findings, delivery_timing
 
 # Histograms in microseconds, 1 µs to 1 hour, 3 significant digits: percentiles exact to 0.1 %.
 HDR_RANGE = (1, 3_600_000_000, 3)
@@ -127,9 +135,14 @@ class Ledger:
     """Matches reports to sent segments and keeps the statistics of a run."""
 
     def __init__(
-        self, started: float, interval: float, on_delivery: DeliveryListener | None = None
+        self,
+        started: float,
+        interval: float,
+        on_delivery: DeliveryListener | None = None,
+        clock_skew: float = CLOCK_SKEW_S,
     ):
         self.started = started
+        self.clock_skew = clock_skew  # s the carrier's stime / rtime may differ from ours
         self.interval = interval
         self.on_delivery = on_delivery or (lambda channel, seconds, errcode: None)
         self.by_base: dict[int, Message] = {}
@@ -215,6 +228,9 @@ class Ledger:
         pknum, pktotal = report_pknum(rpt), report_pktotal(rpt)
         msgid = report_msgid(rpt)
         message = self.by_base.get(owner_msgid(msgid, pknum)) if msgid is not None else None
+        if message is not None and names_other_message(rpt, message.mobile, message.custid):
+            self.notes["msgid_names_other_message"] += 1  # §3.3 broken: custid decides
+            message = None
         how = "msgid"
         if message is None:  # §3.3 the other way: custid + mobile (+ pknum)
             key = custid_key(str(rpt.get("custid", "")), str(rpt.get("mobile", "")), pknum, pktotal)
@@ -238,7 +254,9 @@ class Ledger:
         if segment.arrivals:
             self.notes["reported_both_ways"] += 1  # push and poll: each report should go one way
         segment.arrivals[channel] = arrived
-        latency = max(arrived - message.sent_at, 0.0)
+        latency = max(delivery_timing(rpt, message.sent_at, arrived).delivery_s, 0.0)
+        for finding in clock_findings(rpt, message.sent_at, arrived, self.clock_skew):
+            self.notes[f"clock_{finding.split()[0]}"] += 1  # clock_stime / clock_rtime
         delivered = report_delivered(rpt)
         errcode = "" if delivered else str(rpt.get("errcode", "") or "failed")
         if delivered:

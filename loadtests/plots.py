@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def percentiles_over_time(summary: dict[str, Any], path: Path) -> Path:
@@ -46,6 +47,7 @@ def histogram(summary: dict[str, Any], path: Path) -> Path:
         ax.axvline(latency["p99_ms"] / 1000, color="black", linestyle=":", label="p99")
     ax.set_xlabel("delivery time (send → first report), s")
     ax.set_ylabel("segments")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no 2.5 segments
     ax.set_title(
         f"Delivery time of {latency['count']} delivered segments "
         f"(delivery rate {_pct(delivery['rate'])})"

@@ -15,7 +15,7 @@ from typing import Any
 import gevent
 from locust.runners import MasterRunner, WorkerRunner
 
-from . import plots, summary
+from . import plots, report, summary
 from .ledger import Ledger
 from .receiver import push_app, start_receiver
 from .recorder import Recorder
@@ -202,13 +202,17 @@ class RunState:
             self.settings,
             hold,
             now,
-            {"files": _files(self.environment)},
+            {"files": _files(self.environment, self.settings.report_dir)},
         )
         self.verdicts = verdicts
         try:
             data["files"]["plots"] = plots.write_plots(data, self.settings.report_dir)
         except Exception as exc:  # a plot is not worth losing the summary over
             log.warning("loadtests: plots not written: %s", exc)
+        try:
+            data["files"]["report"] = report.write_report(data, self.settings.report_dir)
+        except Exception as exc:  # nor is the page
+            log.warning("loadtests: report.html not written: %s", exc)
         path = summary.write(data, self.settings.report_dir)
         for line in summary.verdict_lines(verdicts):
             (log.info if line.startswith("PASS") else log.error)("loadtests: %s", line)
@@ -221,10 +225,14 @@ class RunState:
         self.environment.process_exit_code = 1 if failed else 0
 
 
-def _files(environment: Any) -> dict[str, Any]:
+def _files(environment: Any, report_dir: str) -> dict[str, Any]:
+    """The run's files, every one relative to the report directory (Locust's own options
+    name them relative to the working directory)."""
     options = environment.parsed_options
     return {
         "summary": "summary.json",
-        "locust_html": getattr(options, "html_file", None),
-        "locust_csv_prefix": getattr(options, "csv_prefix", None),
+        "locust_html": summary.relative_to_report(getattr(options, "html_file", None), report_dir),
+        "locust_csv_prefix": summary.relative_to_report(
+            getattr(options, "csv_prefix", None), report_dir
+        ),
     }

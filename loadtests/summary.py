@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,14 @@ def _merged(histograms: Any) -> Any:
 
 def _round(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 6)
+
+
+def relative_to_report(path: str | None, report_dir: str | Path) -> str | None:
+    """A file's path relative to the report directory, as every path of `files` is
+    (the directory can be moved or archived whole)."""
+    if not path:
+        return None
+    return os.path.relpath(os.path.abspath(path), os.path.abspath(report_dir))
 
 
 def write(summary: dict[str, Any], report_dir: str | Path) -> Path:

@@ -29,7 +29,7 @@ else:  # pragma: no cover
 
 CONFORMANCE_FILE = "report.json"
 CONFORMANCE_FORMAT = "tongyu-conformance-report"
-CONFORMANCE_VERSIONS = (1,)
+CONFORMANCE_VERSIONS = (1, 2)  # 2: incomplete verdicts, inconclusive checks (issue 15)
 LOAD_FILE = "summary.json"
 LOAD_SCHEMAS = ("tongyu-loadtests-summary/1",)
 BID_FILE = "bid.toml"
@@ -52,7 +52,9 @@ def _obj(required: str = "", **properties: Any) -> dict[str, Any]:
 
 _NUM = {"type": ["number", "null"]}
 _STR = {"type": "string"}
-_OUTCOMES = ["passed", "warned", "failed", "error", "skipped", "not_applicable"]
+_OUTCOMES = ["passed", "warned", "failed", "error", "skipped", "inconclusive", "not_applicable"]
+# Outcomes of a check that ran or could have run but judged nothing (issue 15).
+NOT_JUDGED = ("skipped", "inconclusive")
 
 CONFORMANCE_SCHEMA: dict[str, Any] = _obj(
     "format format_version suite target run settings verdict categories checks metrics",
@@ -62,7 +64,7 @@ CONFORMANCE_SCHEMA: dict[str, Any] = _obj(
     target=_obj("url"),
     run=_obj("started finished duration_s", started=_STR, finished=_STR),
     settings=_obj(),
-    verdict={"enum": ["pass", "fail"]},
+    verdict={"enum": ["pass", "fail", "incomplete"]},
     categories={
         "type": "object",
         "additionalProperties": {
@@ -139,8 +141,9 @@ class CheckRecord:
     category: str
     level: str  # must | should
     title: str
-    outcome: str  # passed warned failed error skipped not_applicable
+    outcome: str  # passed warned failed error skipped inconclusive not_applicable
     message: str = ""
+    remedy: str = ""  # not judged: what would judge it (report format 2)
     expected: str = ""
     got: str = ""
     warnings: tuple[str, ...] = ()
@@ -149,6 +152,11 @@ class CheckRecord:
     @property
     def failed(self) -> bool:
         return self.outcome in ("failed", "error")
+
+    @property
+    def not_judged(self) -> bool:
+        """Skipped or inconclusive: the rule was neither shown to hold nor to break."""
+        return self.outcome in NOT_JUDGED
 
 
 @dataclass(frozen=True)
@@ -182,11 +190,22 @@ class ConformanceRun:
     categories: list[Category]
     checks: list[CheckRecord]
     delivery_rate: float | None
-    latency: Spread  # rtime - stime of each delivered segment (the carrier's own account)
+    latency: Spread  # send → report arrival of each delivered segment, the suite's clock
     channels: dict[str, list[str]]  # operator -> channel numbers seen in reports and MOs
 
     def check(self, check_id: str) -> CheckRecord | None:
         return next((c for c in self.checks if c.id == check_id), None)
+
+    @property
+    def coverage(self) -> str:
+        """The suite's coverage figure: "judged 66 of 69 must-checks; 3 not judged" (the
+        rule of conformance/verdict.py, over the checks the report holds)."""
+        musts = [c for c in self.checks if c.level == "must" and c.outcome != "not_applicable"]
+        judged = sum(1 for c in musts if c.outcome in ("passed", "warned", "failed"))
+        rest = len(musts) - judged
+        return f"judged {judged} of {len(musts)} must-checks" + (
+            f"; {rest} not judged" if rest else ""
+        )
 
     @property
     def profile(self) -> str:
@@ -525,6 +544,7 @@ def _check(c: dict[str, Any]) -> CheckRecord:
         title=str(c["title"]),
         outcome=str(c["outcome"]),
         message=str(c.get("message") or ""),
+        remedy=str(c.get("remedy") or ""),
         expected=str(c.get("expected") or ""),
         got=str(c.get("got") or ""),
         warnings=tuple(

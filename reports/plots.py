@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402  (after the backend is chosen)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .inputs import ConformanceRun, LoadRun  # noqa: E402
 from .tender import DELIVERY_LIMIT  # noqa: E402
@@ -26,6 +27,13 @@ COLOURS = {
     "skipped": "#9e9e9e",
     "not_applicable": "#d7d7d7",
 }
+
+
+def count_ticks() -> MaxNLocator:
+    """A count axis (segments, checks) has whole-number ticks: no "2.5 checks"."""
+    return MaxNLocator(integer=True)
+
+
 LIMIT_STYLE = {"color": "#c62828", "linestyle": "--", "linewidth": 1.4}
 
 
@@ -72,6 +80,7 @@ def latency_histogram(load: LoadRun) -> str:
             ax.axvline(load.latency.p99, color="black", linestyle=":", label="p99")
         ax.set_xlabel("delivery time, send → first report (s)")
         ax.set_ylabel("segments")
+        ax.yaxis.set_major_locator(count_ticks())
         ax.set_title(f"Delivery time of {load.latency.count} delivered segments under load")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper right")
@@ -127,6 +136,7 @@ def results_by_category(run: ConformanceRun) -> str:
                 )
                 left = [a + b for a, b in zip(left, values, strict=True)]
         ax.set_xlabel("checks")
+        ax.xaxis.set_major_locator(count_ticks())
         ax.set_title("Conformance results by category")
         ax.grid(True, axis="x", alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)

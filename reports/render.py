@@ -4,6 +4,7 @@ inline, so each document is one self-contained file."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ OUTCOME_LABELS = {
     "failed": "FAIL",
     "error": "ERROR",
     "skipped": "skip",
+    "inconclusive": "not judged",
     "not_applicable": "n/a",
     None: "–",
 }
@@ -41,10 +43,32 @@ def css_string(text: str) -> Markup:
 
 
 def compact(value: Any) -> str:
-    """A setting as one short line."""
+    """A setting as one short line, numbers as a person writes them."""
     if isinstance(value, str):
         return value or "–"
-    return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return number(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(compact(v) for v in value) + "]" if value else "–"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {compact(v)}" for k, v in value.items()) or "–"
+    return str(value)
+
+
+def number(value: float) -> str:
+    """15000000.0 → "15,000,000", 4.756468797564688 → "4.756", 0.029 → "0.029"; ints as
+    they are (a seed or a port is no quantity to group)."""
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return str(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    if abs(value) >= 1000:
+        return f"{value:,.1f}"
+    return f"{value:.4g}" if abs(value) >= 0.001 else f"{value:.2e}"
 
 
 def environment() -> Environment:
@@ -59,6 +83,7 @@ def environment() -> Environment:
         china_time=china_time,
         css_string=css_string,
         compact=compact,
+        number=number,
         outcome=lambda o: OUTCOME_LABELS.get(o, o),
         clip=lambda text, n=ANSWER_SHOWN: text if len(text) <= n else text[:n] + " …",
     )

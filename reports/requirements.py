@@ -87,9 +87,9 @@ def judge_interface(run: ConformanceRun) -> Row:
     checks = interface_checks(run)
     must_failed = [c for c in checks if c.level == "must" and c.failed]
     should_failed = [c for c in checks if c.level == "should" and c.failed]
-    skipped = [c for c in checks if c.level == "must" and c.outcome == "skipped"]
+    unjudged = [c for c in checks if c.level == "must" and c.not_judged]
     warned = [c for c in checks if c.outcome == "warned"]
-    judged = [c for c in checks if c.outcome in ("passed", "warned", "failed", "error")]
+    judged = [c for c in checks if c.outcome in ("passed", "warned", "failed")]
     passed = [c for c in judged if not c.failed]
     lines = []
     for cat in run.categories:
@@ -117,10 +117,9 @@ def judge_interface(run: ConformanceRun) -> Row:
     )
     row.headline = f"{len(passed)} of {len(judged)} judged checks passed"
     row.evidence.append(
-        f"{len(passed)} of {len(judged)} judged checks passed ({run.suite}, "
+        f"{run.coverage}; {len(passed)} of {len(judged)} judged checks passed ({run.suite}, "
         f"{run.profile or 'default'} profile); "
-        f"{sum(1 for c in checks if c.outcome == 'not_applicable')} not applicable, "
-        f"{sum(1 for c in checks if c.outcome == 'skipped')} skipped"
+        f"{sum(1 for c in checks if c.outcome == 'not_applicable')} not applicable"
     )
     if must_failed:
         row.verdict = Verdict.FAIL
@@ -131,12 +130,19 @@ def judge_interface(run: ConformanceRun) -> Row:
     elif run.only:
         row.verdict = Verdict.INCOMPLETE
         row.misses.append(f"the suite ran only {', '.join(run.only)}: not the whole interface")
+    if unjudged:
+        # No green without evidence (issue 15): a must-check not judged leaves the
+        # requirement not shown, never met with remarks.
+        if row.verdict is not Verdict.FAIL:
+            row.verdict = Verdict.INCOMPLETE
+        row.misses.append(
+            f"{len(unjudged)} must-check(s) not judged: {_ids(unjudged)} (why, and what "
+            f"would judge each: below)"
+        )
     if should_failed:
         row.misses.append(
             f"{len(should_failed)} should-check(s) failed ({_per_category(should_failed)})"
         )
-    if skipped:
-        row.misses.append(f"{len(skipped)} must-check(s) skipped: not verified here")
     if warned:
         row.misses.append(f"{len(warned)} check(s) passed with warnings: {_ids(warned)}")
     if row.verdict is Verdict.PASS and row.misses:
@@ -201,8 +207,8 @@ def judge_delivery_time(conf: ConformanceRun, load: LoadRun) -> Row:
         row.evidence.append(f"{slow} segment(s) ({slow / lat.count:.2%}) took {limit:g} s or more")
     sl = conf.latency
     row.evidence.append(
-        f"suite (rtime − stime, {sl.count} segments): p50 {_s(sl.p50)} · p99 {_s(sl.p99)} · "
-        f"max {_s(sl.max)}"
+        f"suite (send → report arrival, its own clock, {sl.count} segments): "
+        f"p50 {_s(sl.p50)} · p99 {_s(sl.p99)} · max {_s(sl.max)}"
     )
     if not lat.count or lat.p99 is None:
         row.verdict = Verdict.INCOMPLETE
@@ -351,12 +357,17 @@ def shortfalls(rows: list[Row]) -> list[str]:
 
 
 def _suite_check(row: Row, conf: ConformanceRun, clause: str) -> None:
-    """The suite's own check of a clause failing fails the row, whatever the load run says."""
+    """The suite's own check of a clause failing fails the row, whatever the load run says;
+    not judged, it leaves the row not shown (the same rule as the suite's verdict)."""
     check = conf.check(CLAUSE_CHECKS[clause])
     if check is not None and check.failed:
         row.verdict = Verdict.FAIL
         row.checks.append(check.id)
         row.misses.append(f"{check.id}: {check.message}")
+    elif check is not None and check.not_judged and check.level == "must":
+        if row.verdict is not Verdict.FAIL:
+            row.verdict = Verdict.INCOMPLETE  # its must-check not judged: not shown
+        row.misses.append(f"{check.id} not judged: {check.message or check.outcome}")
 
 
 def _threshold_remark(row: Row, load: LoadRun, name: str, tender_limit: float) -> None:

@@ -43,8 +43,9 @@ class SignOff:
 
     @property
     def unverified(self) -> list[CheckRecord]:
-        """Checks that could not run here (skipped), with their reason."""
-        return [c for c in self.conformance.checks if c.outcome == "skipped"]
+        """Checks not judged here (skipped, inconclusive), with their reason: a must-check
+        among them leaves its requirement NOT SHOWN (reports/requirements.py)."""
+        return [c for c in self.conformance.checks if c.not_judged]
 
     @property
     def shortfalls(self) -> list[str]:
@@ -72,6 +73,7 @@ class SignOff:
             "vendor": self.vendor,
             "price": None if self.bid.price is None else str(self.bid.price),
             "verdict": self.verdict.value,
+            "coverage": self.conformance.coverage,
             "shortfalls": self.shortfalls,
             "generated": self.generated.isoformat(timespec="seconds"),
             "rows": [
@@ -112,16 +114,23 @@ def build(
     bid = bid or Bid()
     rows = judge_all(conf, load, bid)
     name = vendor or bid.vendor or conf.vendor or urlsplit(conf.target).netloc or conf.target
+    notes = consistency_notes(conf, load, name)
     return SignOff(
         vendor=name,
         bid=bid,
         conformance=conf,
         load=load,
         rows=rows,
-        verdict=overall(rows),
+        verdict=with_notes(overall(rows), notes),
         generated=now or datetime.now(timezone.utc),
-        notes=consistency_notes(conf, load),
+        notes=notes,
     )
+
+
+def with_notes(verdict: Verdict, notes: list[str]) -> Verdict:
+    """A PASS whose runs may not speak of one carrier (or of this vendor) is a PASS with
+    remarks: the reader sees them in the banner, not in a footnote."""
+    return Verdict.REMARKS if notes and verdict is Verdict.PASS else verdict
 
 
 def build_run(
@@ -135,9 +144,12 @@ def build_run(
     return build(conformance_dir, load_dir, vendor=vendor, bid=bid)
 
 
-def consistency_notes(conf: ConformanceRun, load: LoadRun) -> list[str]:
-    """Things a reader must know before trusting that both runs speak of one carrier."""
+def consistency_notes(conf: ConformanceRun, load: LoadRun, vendor: str = "") -> list[str]:
+    """Things a reader must know before trusting that both runs speak of one carrier, the
+    one this sign-off names."""
     notes = []
+    if vendor and conf.vendor and conf.vendor.strip() != vendor.strip():
+        notes.append(f"the suite's settings name the vendor {conf.vendor}, this sign-off {vendor}")
     if conf.target.rstrip("/") != load.target.rstrip("/"):
         notes.append(f"the suite ran against {conf.target}, the load tests against {load.target}")
     if conf.userid and load.userid and conf.userid != load.userid:

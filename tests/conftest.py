@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 import uuid
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from hypothesis import HealthCheck, settings
 
 import schemas
 from mockcarrier.config import Settings
@@ -21,11 +23,41 @@ from mockcarrier.store import Store, open_store
 from smsapi import Client
 from smsapi.endpoints import BASE_PATH, ENDPOINTS
 
+# The Hypothesis profile of every test. No deadline: a @given test's examples run against
+# real servers and files on a shared machine, where 200 ms is a timing lottery, not a rule
+# (speed targets live in benchmarks/). Examples stay random (derandomize=False): a property
+# test is there to find new counter-examples, and a failure prints the blob that replays
+# it (@reproduce_failure). HYPOTHESIS_PROFILE=ci fixes the examples for a CI that must only
+# turn red on a change.
+_PROFILE = {
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow],
+}
+settings.register_profile("tests", **_PROFILE)
+settings.register_profile("ci", derandomize=True, **_PROFILE)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tests"))
+
+# Fixtures that cost a minute or more of real runs once per session (or module): every
+# test that takes one is slow (`-m "not slow"` leaves them out of a quick loop; CI runs all).
+SLOW_FIXTURES = {
+    "runs",  # tests/reports_runs.py: conformance + load runs, clean and defective
+    "verdicts",  # test_conformance_selfcheck.py: one suite run per defect mode of the mock
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 # Accounts the HTTP tests rely on, each set up for one family of rules.
 ACCOUNTS_TOML = """
 [server]
 lockout_failures = 20
 lockout_window = 300
+verbose_reasons = true
 
 [[accounts]]
 userid = "J10003"
@@ -80,6 +112,22 @@ password = "nosig-pass"
 signature = ""
 delivery_profile = "instant"
 """
+
+
+@pytest.fixture(scope="session", autouse=True)
+def conformance_state_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The suite remembers its auth failures across runs (conformance/preflight.py): in
+    the tests, in a file of the session's own (CLI subprocesses inherit it), never ~/.cache."""
+    import os
+
+    path = tmp_path_factory.mktemp("conformance-state") / "auth-failures.json"
+    old = os.environ.get("CONFORMANCE_STATE_FILE")
+    os.environ["CONFORMANCE_STATE_FILE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("CONFORMANCE_STATE_FILE", None)
+    else:
+        os.environ["CONFORMANCE_STATE_FILE"] = old
 
 
 @dataclass
@@ -149,6 +197,14 @@ def start_server(
     launched = launch(args, tmp / f"server-{port}.log", port=port)
     return Served(launched.url, launched.process, launched.log, db, store)
 
+
+# ---------------------------------------------------------------- parallel workers
+# Under pytest-xdist (`-n 2`) every worker is a session of its own: session and module
+# fixtures (the served mocks, the redis-server) start once per worker, on ports from
+# free_port() and in directories from tmp_path_factory (per worker), so workers share no
+# server, port or file. `--dist loadscope` keeps a module's tests on one worker, so its
+# module_server() starts once. The report runs (tests/reports_runs.py) are the one thing
+# the workers share, made once under a lock.
 
 # ---------------------------------------------------------------- both stores
 

@@ -8,6 +8,9 @@ Layout of a run directory (docs/reports.md): conformance/ (report.json), load/
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -48,11 +51,14 @@ china_unicom = ["13012345678"]
 china_telecom = ["18912345678"]
 
 [budget]
-messages = 300
+messages = 5000
 
 [timing]
 report_timeout = 20.0
 poll_interval = 0.2
+
+[mo]
+inject_url = "{url}/__admin/accounts/J10003/mo"
 """
 
 
@@ -81,7 +87,6 @@ def make_run(
     root.mkdir(parents=True)
     (root / "bid.toml").write_text(f'vendor = "{vendor}"\nprice = {price}\n', encoding="utf-8")
     config = root / "vendor.toml"
-    config.write_text(VENDOR_TOML.format(vendor=vendor), encoding="utf-8")
     extra: list[str] = []
     if defective:
         for name in DEFECTS:
@@ -89,6 +94,8 @@ def make_run(
         extra += ["--delivery-profile", "lossy"]
     (root / "mock").mkdir()
     served = start_server(root / "mock", *extra)
+    # the full configuration (issue 15): a budget for every check, MOs made by the mock
+    config.write_text(VENDOR_TOML.format(vendor=vendor, url=served.url), encoding="utf-8")
     try:
         if defective:
             changed = served.admin("PATCH", "/accounts/J10003", json={"channel": WRONG_CHANNEL})
@@ -130,16 +137,49 @@ def make_runs(base: Path) -> Runs:
 
 
 _CACHE: dict[str, Runs] = {}
+# Reuse run directories made before (clean/, defective/ and logs.json, as a session of
+# these tests leaves them): for working on the reports without a minute of runs each time.
+REUSE_ENV = "TEST_REPORTS_RUNS"
 
 
 def session_runs(factory: pytest.TempPathFactory) -> Runs:
     """The two run directories, made on first use in this test session (shared by the
-    test modules of the reports)."""
+    test modules of the reports, and by the pytest-xdist workers of one session)."""
     if "runs" not in _CACHE:
-        runs = make_runs(factory.mktemp("reports-runs"))
+        runs = shared_runs(factory)
         # Both tools' own verdicts first: clean passes (0), defective fails (1).
         for name, expected in EXPECTED_EXITS.items():
             if not runs.logs[name].startswith(f"exit {expected}\n"):
                 pytest.fail(f"{name} should exit {expected}:\n{runs.logs[name]}")
         _CACHE["runs"] = runs
     return _CACHE["runs"]
+
+
+def shared_runs(factory: pytest.TempPathFactory) -> Runs:
+    """Made once per session: under xdist, the first worker makes them in the directory
+    all workers share (basetemp's parent), under a lock; the others wait and read them."""
+    if os.environ.get(REUSE_ENV):
+        return read_runs(Path(os.environ[REUSE_ENV]))
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return write_runs(factory.mktemp("reports-runs"))
+    base = factory.getbasetemp().parent / "reports-runs"
+    base.mkdir(exist_ok=True)
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if (base / LOGS).exists():
+            return read_runs(base)
+        return write_runs(base)
+
+
+LOGS = "logs.json"
+
+
+def write_runs(base: Path) -> Runs:
+    runs = make_runs(base)
+    (base / LOGS).write_text(json.dumps(runs.logs), encoding="utf-8")
+    return runs
+
+
+def read_runs(base: Path) -> Runs:
+    logs = json.loads((base / LOGS).read_text(encoding="utf-8"))
+    return Runs(base / "clean", base / "defective", logs)

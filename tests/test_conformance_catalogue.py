@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.budget import Budget, SafetyError, guard_mobiles
+from conformance.budget import Budget, SafetyError, admit, guard_mobiles
 from conformance.catalogue import CATEGORIES, Level, select
 from conformance.cli import main
 from conformance.config import ConfigError, load_config
@@ -83,10 +83,46 @@ def test_dry_run_prints_messages_and_cost_without_touching_the_target(tmp_path: 
         main, [*args, "--test-mobiles", str(mobiles), "--budget", "50", "--dry-run"]
     )
     assert out.exit_code == 0, out.output
-    assert "LIMIT-BATCH-1000" in out.output and "skipped: over the budget" in out.output
+    assert re.search(r"LIMIT-BATCH-1000 .*\(skipped: needs up to 1000 message", out.output)
     total = re.search(r"up to (\d+) message\(s\) within a budget of 50", out.output)
     assert total and int(total.group(1)) <= 50
     assert "yuan at 0.029 yuan per segment" in out.output
+    assert "the verdict will be INCOMPLETE" in out.output  # skipped must-checks, said first
+
+
+def test_dry_run_without_test_mobiles_skips_every_check_that_sends() -> None:
+    args = ["run", "--target", "http://127.0.0.1:9", "--userid", "J10003", "--password", "x"]
+    out = CliRunner().invoke(main, [*args, "--dry-run"])
+    assert out.exit_code == 0, out.output
+    config = load_config(budget=200)
+    sending = [c.id for c in select() if c.worst_cost(config) > 0 and not c.not_applicable(config)]
+    for check_id in sending:
+        assert re.search(rf"{check_id} .*\(skipped: sends to test mobiles", out.output), check_id
+    assert "up to 0 message(s)" in out.output and "nothing will be sent" in out.output
+
+
+def test_dry_run_shows_what_does_not_apply_to_the_configuration() -> None:
+    args = ["run", "--target", "http://127.0.0.1:9", "--userid", "J10003", "--password", "x"]
+    out = CliRunner().invoke(main, [*args, "--dry-run"])
+    assert re.search(
+        r"AUTH-APIKEY .*\(not applicable: the vendor did not enable apikey", out.output
+    )
+    assert re.search(r"PUSH-DELIVERED .*\(not applicable: no --callback-listen", out.output)
+    assert re.search(r"ERR-ARREARS .*\(not applicable: no \[\[accounts\]\] role", out.output)
+
+
+def test_a_check_runs_only_when_its_worst_case_fits_what_the_plan_has_left() -> None:
+    config = load_config(target="http://x", test_mobiles=TEST_MOBILES, budget=10)
+    costly = next(c for c in select() if c.worst_cost(config) > 10)
+    cheap = next(c for c in select() if 0 < c.worst_cost(config) <= 10)
+    budget = Budget(10)
+    admit(cheap, config, budget)
+    assert budget.planned == cheap.worst_cost(config)
+    with pytest.raises(CheckSkipped, match="raise --budget"):
+        admit(costly, config, budget)
+    budget.spent = 0  # what a check did not spend is not lent to later ones
+    with pytest.raises(CheckSkipped):
+        admit(cheap, config, Budget(cheap.worst_cost(config) - 1))
 
 
 # ---------------------------------------------------------------- configuration

@@ -19,7 +19,8 @@ import requests
 from conformance.catalogue import select
 from conformance.config import VendorConfig
 from conformance.customer.cadence import Poll, lagging_after_data, too_soon_after_empty
-from conformance.customer.proxy import Proxy
+from conformance.customer.commands import proxy_figures
+from conformance.customer.proxy import Proxy, mock_flags
 from conformance.customer.run import run_checks
 from conformance.customer.traffic import ProxyContext, ProxySettings
 from conformance.events import EventBus, RunFinished
@@ -325,6 +326,9 @@ def test_the_proxy_command_records_judges_and_writes_the_reports(carrier, tmp_pa
         process.kill()
     assert process.returncode == 1, err
     assert "CLIENT-FIELDS" in out and "FAIL" in out
+    assert "requests: 2 (get_balance ×1, single_send ×1)" in out
+    assert re.search(r"^carrier results: .*0 \(success\) ×1", out, re.M)
+    assert "{'" not in out  # no Python dict
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     outcomes = {c["id"]: c["outcome"] for c in report["checks"]}
     assert outcomes["CLIENT-FIELDS"] == "failed" and outcomes["CLIENT-DIGEST"] == "passed"
@@ -337,6 +341,23 @@ def test_the_proxy_command_records_judges_and_writes_the_reports(carrier, tmp_pa
     ]
 
 
+def test_the_proxy_summary_is_readable_lines_not_a_python_dict():
+    metrics = {
+        "proxy": {
+            "requests": 5,
+            "by_endpoint": {"single_send": 1, "get_rpt": 4},
+            "answer_results": {"0": 4, "-100001": 1},
+            "upstream_errors": 0,
+        }
+    }
+    assert proxy_figures(metrics).splitlines() == [
+        "requests: 5 (get_rpt ×4, single_send ×1)",
+        "carrier results: 0 (success) ×4, -100001 (authentication failed) ×1",
+        "upstream errors: 0",
+    ]
+    assert "carrier results: none" in proxy_figures({"proxy": {"requests": 0}})
+
+
 def test_proxy_usage_errors_are_one_line(carrier):
     done = subprocess.run(
         [sys.executable, "-m", "conformance", "proxy", "--listen", "nowhere"]
@@ -347,3 +368,70 @@ def test_proxy_usage_errors_are_one_line(carrier):
     )
     assert done.returncode == 2
     assert done.stderr.strip() == "conformance: --listen 'nowhere' is not HOST:PORT"
+
+
+# ---------------------------------------------------------------- clients in the wild (W1-W4)
+
+
+def test_a_json_body_in_gbk_fails_strict_warns_lenient_and_the_mock_flag_is_forwarded(proxy):
+    fields = {**signed(format_timestamp(china_now())), "mobile": "13800138000", "content": "测试"}
+    answer = requests.post(
+        f"{proxy.url}/sms/v2/std/single_send",
+        data=json.dumps(fields, ensure_ascii=False).encode("gbk"),
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert answer.json()["result"] == 0
+    (rec,) = proxy.recording.snapshot()
+    assert "not UTF-8" in mock_flags(rec)[0]
+    assert '"content": "测试"' in rec.to_dict()["request"]  # traffic.jsonl keeps the text
+    strict = judge(proxy, "CLIENT-BODY-READABLE").results["CLIENT-BODY-READABLE"]
+    assert strict.outcome is Outcome.FAILED and "GB18030" in strict.message
+    lenient = judge(proxy, "CLIENT-BODY-READABLE", profile="lenient")
+    assert lenient.results["CLIENT-BODY-READABLE"].outcome is Outcome.WARNED
+
+
+def test_an_unreadable_body_fails_and_the_mock_says_why(proxy):
+    answer = requests.post(
+        f"{proxy.url}/sms/v2/std/get_balance",
+        data=b'{"userid": broken',
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert answer.json()["result"] == -100001
+    (rec,) = proxy.recording.snapshot()
+    assert mock_flags(rec)[0].startswith("UNREADABLE BODY")
+    result = judge(proxy, "CLIENT-BODY-READABLE").results["CLIENT-BODY-READABLE"]
+    assert result.outcome is Outcome.FAILED and "unreadable" in result.message
+
+
+def test_question_marks_for_text_fail_the_content_check(proxy):
+    fields = {**signed(format_timestamp(china_now())), "mobile": "13800138000"}
+    raw_json(proxy, "single_send", {**fields, "content": "%3F%3F%3F%3F"})
+    result = judge(proxy, "CLIENT-CONTENT-GBK").results["CLIENT-CONTENT-GBK"]
+    assert result.outcome is Outcome.FAILED and "ISO-8859-1" in result.message
+
+
+def test_a_digest_reused_minutes_after_its_timestamp_fails_freshness(proxy):
+    raw_json(proxy, "get_balance", signed(format_timestamp(china_now(-240))))
+    result = judge(proxy, "CLIENT-TIMESTAMP-FRESH").results["CLIENT-TIMESTAMP-FRESH"]
+    assert result.outcome is Outcome.FAILED and "reused past its timestamp" in result.message
+
+
+def test_the_proxy_command_prints_what_the_mock_could_not_read_as_it_happens(carrier):
+    cmd = [sys.executable, "-m", "conformance", "proxy", "--listen", "127.0.0.1:0"]
+    cmd += ["--upstream", carrier.url, "--requests", "1", "--only", "CLIENT-ENDPOINT"]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = process.stderr.readline()
+        url = banner.split("conformance proxy: ", 1)[1].split(" ", 1)[0]
+        requests.post(
+            f"{url}/sms/v2/std/get_balance",
+            data=b'{"userid": broken',
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert "the mock says: UNREADABLE BODY (not a password problem" in err  # without -v

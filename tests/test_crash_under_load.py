@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from mockcarrier.ids import decompose
 from mockcarrier.store import Store
 
@@ -19,6 +21,7 @@ from .helpers import LOAD_USER, Load
 EVERYTHING = 10**7  # a limit no test reaches
 
 
+@pytest.mark.slow
 def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path: Path, store_url: str) -> None:
     first = start_server(tmp_path, "--workers", "2", "--threads", "4", store=store_url)
     retsize = 25

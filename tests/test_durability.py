@@ -5,11 +5,14 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from smsapi.msgid import segment_msgid
 
 from .conftest import start_server, wait_for_reports
 
 
+@pytest.mark.slow
 def test_acknowledged_sends_survive_kill_9_and_ids_are_not_reused(
     tmp_path: Path, store_url: str
 ) -> None:

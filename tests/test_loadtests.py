@@ -15,16 +15,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Served, free_port, start_server
 
 RUN_TIMEOUT = 90
 
 
-def loadtests(served: Served, report: Path, *args: str) -> subprocess.CompletedProcess:
+def loadtests(
+    served: Served, report: Path, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "loadtests", "run", "--target", served.url]
     cmd += ["--report-dir", str(report), "--locust-loglevel", "WARNING", *args]
     process = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=cwd,
     )
     try:
         out, err = process.communicate(timeout=RUN_TIMEOUT)
@@ -53,6 +62,7 @@ def test_peak_command_states_the_derived_rate() -> None:
     assert json.loads(out.stdout)["peak_rate"] == round(15e6 * 10 / 31_536_000, 6)
 
 
+@pytest.mark.slow
 def test_latency_passes_against_the_default_profile_by_push_and_poll(tmp_path: Path) -> None:
     push_port = free_port()
     with start_server(
@@ -90,6 +100,7 @@ def test_latency_passes_against_the_default_profile_by_push_and_poll(tmp_path: P
     assert int(rows[("POST", "single_send")]["Failure Count"]) == 0
 
 
+@pytest.mark.slow
 def test_latency_fails_p99_against_the_slow_profile(tmp_path: Path) -> None:
     with start_server(tmp_path, "--time-scale", "1", "--delivery-profile", "slow") as served:
         report = tmp_path / "report"
@@ -106,24 +117,38 @@ def test_latency_fails_p99_against_the_slow_profile(tmp_path: Path) -> None:
     assert summary["delivery"]["latency_by_channel"]["poll"]["p99_ms"] > 5000
 
 
+@pytest.mark.slow
 def test_latency_fails_the_delivery_rate_against_the_lossy_profile(tmp_path: Path) -> None:
     with start_server(tmp_path, "--delivery-profile", "lossy") as served:  # time scale 10
-        report = tmp_path / "report"
+        # A report directory relative to the working directory, as people give it.
         run = loadtests(
             served,
-            report,
+            Path("out") / "load",
             *("--scenario", "latency", "--users", "5", "--rate", "100", "--duration", "5s"),
             *("--poll-interval", "0.2"),
+            cwd=tmp_path,
         )
+    report = tmp_path / "out" / "load"
     assert run.returncode == 1, run.stdout + run.stderr[-3000:]
     assert "FAIL min_delivery_rate" in run.stdout
     summary = summary_of(report)
+    # Every path of `files` is relative to the report directory, and names a file there.
+    files = summary["files"]
+    named = [files["summary"], files["locust_html"], files["report"], *files["plots"]]
+    for name in named:
+        assert not Path(name).is_absolute() and (report / name).is_file(), name
+    assert (report / f"{files['locust_csv_prefix']}_stats.csv").is_file()
+    # The run's own verdict on one page: the failed threshold, its limit and figure.
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert "FAIL: min_delivery_rate" in page and 'id="threshold-min_delivery_rate"' in page
+    assert "data:image/png;base64," in page
     assert summary["failed_thresholds"] == ["min_delivery_rate"]
     delivery = summary["delivery"]
     assert delivery["failed"] == sum(delivery["by_errcode"].values()) > 0
     assert summary["requests"]["by_result"].keys() == {"0"}
 
 
+@pytest.mark.slow
 def test_distributed_run_merges_both_workers(tmp_path: Path) -> None:
     push_port = free_port()
     with start_server(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 from hdrh.histogram import HdrHistogram
@@ -11,6 +12,8 @@ from loadtests.ledger import Ledger, percentiles
 from loadtests.settings import LoadSettings, Thresholds
 from loadtests.summary import build
 from loadtests.verdicts import Figures, judge
+from smsapi.auth import CHINA_TZ
+from smsapi.fields import TIME_FORMAT
 from smsapi.msgid import segment_msgid
 
 T0 = 1_000_000.0
@@ -186,3 +189,22 @@ def test_summary_is_json_with_the_figures_the_reports_read() -> None:
     assert data["timeseries"][0]["delivery"]["count"] == 4
     decoded = HdrHistogram.decode(data["delivery"]["hdr"])
     assert decoded.get_total_count() == 4
+
+
+def test_a_msgid_naming_another_message_is_matched_by_custid_and_noted() -> None:
+    ledger = ledger_with_batch()
+    wrong = report(segment_msgid(BASE, 1), custid="c1", mobile="13012345678")  # 1's id, 2's mobile
+    ledger.report("w", "poll", T0 + 1.0, wrong)
+    assert ledger.notes["msgid_names_other_message"] == 1
+    assert ledger.matched_by == {"custid": 1} and ledger.delivered_segments == 1
+    assert ledger.by_base[segment_msgid(BASE, 2)].segment(1).delivered
+
+
+def test_stamps_outside_the_send_and_the_arrival_are_noted() -> None:
+    ledger = ledger_with_batch()
+    utc = datetime.fromtimestamp(T0, timezone.utc).strftime(TIME_FORMAT)  # not China time
+    ledger.report("w", "poll", T0 + 1.0, report(segment_msgid(BASE, 1), stime=utc, rtime=utc))
+    assert ledger.notes["clock_stime"] == 1 and ledger.notes["clock_rtime"] == 1
+    china = datetime.fromtimestamp(T0, CHINA_TZ).strftime(TIME_FORMAT)
+    ledger.report("w", "poll", T0 + 1.0, report(segment_msgid(BASE, 2), stime=china, rtime=china))
+    assert ledger.notes["clock_stime"] == 1  # the China-time stamps are fine

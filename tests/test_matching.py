@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from smsapi.matching import (
     custid_key,
+    names_other_message,
     owner_msgid,
     report_delivered,
     report_msgid,
@@ -67,3 +68,13 @@ def test_pknum_and_pktotal_default_to_one() -> None:
     assert report_pknum({}) == 1 and report_pktotal({}) == 1
     assert report_pknum({"pknum": 0, "pktotal": 0}) == 1  # short as some carriers write it
     assert report_pknum({"pknum": "2"}) == 2 and report_pktotal({"pktotal": 3}) == 3
+
+
+def test_a_report_names_another_message_by_its_mobile_or_custid() -> None:
+    assert names_other_message({"mobile": "13012345678"}, "13800138000", "c1")
+    assert names_other_message({"custid": "c2"}, "13800138000", "c1")
+    assert not names_other_message(
+        {"mobile": "008613800138000", "custid": "c1"}, "13800138000", "c1"
+    )
+    assert not names_other_message({"custid": ""}, "13800138000", "c1")  # custid missing
+    assert not names_other_message({}, "13800138000", "c1")

@@ -3,6 +3,7 @@ meeting every substantive requirement the lowest price wins; the others say what
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -110,3 +111,18 @@ def test_compare_exits_1_when_no_vendor_qualifies(runs: Runs, tmp_path: Path) ->
         [*cmd, "--out", str(tmp_path / "c.html")], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 1 and "not ranked: Defective Carrier Co." in done.stdout
+
+
+def test_a_vendor_with_a_must_check_not_judged_is_not_ranked(runs: Runs, tmp_path: Path) -> None:
+    """The comparison applies the sign-off's rule: not shown is not met."""
+    cheap = rebid(runs.clean, tmp_path / "unjudged", "Unjudged Co.", "0.020")
+    path = cheap / "conformance" / "report.json"
+    report = json.loads(path.read_text(encoding="utf-8"))
+    must = next(c for c in report["checks"] if c["level"] == "must" and c["id"].startswith("MO-"))
+    must["outcome"], must["message"] = "inconclusive", "no MO arrived"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    comparison = build([runs.clean, cheap])
+    unjudged = next(e for e in comparison.entries if e.label == "Unjudged Co.")
+    assert unjudged.rank is None and unjudged.signoff.verdict.label == "NOT SHOWN"
+    assert any(must["id"] in m for m in unjudged.misses)
+    assert [e.label for e in comparison.ranked] == ["Clean Carrier Co."]

@@ -146,6 +146,40 @@ def test_should_check_failures_and_skips_are_remarks_not_failures(runs: Runs) ->
     assert any("should-check(s) failed" in m for m in row.misses)
 
 
+@pytest.mark.parametrize("outcome", ["skipped", "inconclusive"])
+def test_a_must_check_not_judged_leaves_the_interface_not_shown_never_passed(
+    runs: Runs, outcome: str
+) -> None:
+    conf = read_conformance(runs.clean / "conformance")
+    must = next(c for c in conf.checks if c.level == "must" and c.category == "matching")
+    unjudged = replace(
+        conf,
+        checks=[replace(c, outcome=outcome) if c is must else c for c in conf.checks],
+    )
+    row = judge_interface(unjudged)
+    assert row.verdict is Verdict.INCOMPLETE and row.verdict.label == "NOT SHOWN"
+    assert any(must.id in m and "not judged" in m for m in row.misses)
+    rows = judge_all(unjudged, read_load(runs.clean / "load"), read_bid(runs.clean))
+    assert overall(rows) is Verdict.INCOMPLETE  # the sign-off cannot pass either
+    assert "judged" in row.evidence[0] and "not judged" in row.evidence[0]
+
+
+def test_a_clause_check_not_judged_leaves_its_requirement_not_shown(runs: Runs) -> None:
+    conf = read_conformance(runs.clean / "conformance")
+    unjudged = replace(
+        conf,
+        checks=[
+            replace(c, outcome="inconclusive", message="no delivered report")
+            if c.id == "BIZ-DELIVERY-5S"
+            else c
+            for c in conf.checks
+        ],
+    )
+    row = judge_delivery_time(unjudged, read_load(runs.clean / "load"))
+    assert row.verdict is Verdict.INCOMPLETE
+    assert "BIZ-DELIVERY-5S not judged: no delivered report" in row.misses
+
+
 def test_a_partial_suite_run_does_not_show_the_interface(runs: Runs) -> None:
     conf = read_conformance(runs.clean / "conformance")
     partial = replace(conf, settings={**conf.settings, "only": ["codec"]})

@@ -11,12 +11,17 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
+from reports import plots
+from reports.inputs import Category, read_conformance, read_load
+from reports.render import compact, render_signoff
+from reports.requirements import Verdict
+from reports.signoff import build, with_notes
 from tests.reports_runs import Runs, session_runs
 
 CHROMIUM = "/usr/bin/chromium"
@@ -31,6 +36,13 @@ ROWS = [  # (clause, title as the matrix shows it)
     ("§1", "Volume: 15 M messages a year"),
     ("§3 / §7", "Price per message ≤ 0.029 yuan"),
 ]
+
+OTHER_VENDOR = "Other Carrier Ltd"
+# The printable area of an A4 page: style.css `@page { margin: 11mm 10mm 13mm }`.
+PT_PER_MM = 72 / 25.4
+SIDE_MARGIN_PT = 10 * PT_PER_MM
+BOTTOM_MARGIN_PT = 13 * PT_PER_MM
+A4_CONTENT_PX = round((210 - 2 * 10) / 25.4 * 96)  # CSS px between the side margins
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason="needs Debian's chromium (.ci/run installs it)"
@@ -89,11 +101,16 @@ def documents(runs: Runs, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         *("--vendor", "Defective Carrier Co.", "--price", "0.024"),
         *("--out", str(out / "defective.pdf")),  # either suffix names both files
     )
-    for done in (clean, defective):
+    # The clean run signed off under another vendor's name than its suite settings say.
+    other = reports(
+        "signoff", "--run", str(runs.clean), "--vendor", OTHER_VENDOR, "--out", str(out / "o.pdf")
+    )
+    for done in (clean, defective, other):
         assert done.returncode in (0, 1), done.stdout + done.stderr
     return {
         "clean": Document(out / "clean.html", clean.returncode, clean.stdout),
         "defective": Document(out / "defective.html", defective.returncode, defective.stdout),
+        "other vendor": Document(out / "o.html", other.returncode, other.stdout),
     }
 
 
@@ -240,3 +257,150 @@ def test_no_browser_is_an_error_not_a_silent_html_only(runs: Runs, tmp_path: Pat
         *("--chromium", str(tmp_path / "no-such-browser")),
     )
     assert done.returncode == 2 and "not found" in done.stderr
+
+
+# ---------------------------------------------------------------- the printed pages
+
+
+def test_every_page_is_drawn_inside_its_printable_area(documents: dict[str, Document]) -> None:
+    """Each page as a picture (kept in the artefacts for a person to look at), and no word
+    of any page beyond the side margins."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    for name, document in documents.items():
+        prefix = ARTEFACTS / f"reports-signoff-{name.replace(' ', '-')}-page"
+        subprocess.run(["pdftoppm", "-r", "50", "-png", str(document.pdf), str(prefix)], check=True)
+        assert len(list(ARTEFACTS.glob(f"{prefix.name}-*.png"))) >= document.pages()
+        bbox = subprocess.run(
+            ["pdftotext", "-bbox", str(document.pdf), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for page in re.finditer(r'<page width="([\d.]+)" height="([\d.]+)".*?</page>', bbox, re.S):
+            right = float(page.group(1)) - SIDE_MARGIN_PT + 1
+            bottom = float(page.group(2)) - BOTTOM_MARGIN_PT  # below: the page's footer
+            for x_min, x_max, y_max, word in re.findall(
+                r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<',
+                page.group(0),
+            ):
+                if float(y_max) < bottom:
+                    assert float(x_min) >= SIDE_MARGIN_PT - 1, (name, word)
+                    assert float(x_max) <= right, (name, word)
+
+
+# Every element that paints a right border, with the half of a collapsed cell border that
+# lies outside the cell: it must end before the page's edge, where Chromium clips.
+REACHING_THE_EDGE = """(width) => [...document.body.querySelectorAll('*')].flatMap((el) => {
+  const r = el.getBoundingClientRect(), css = getComputedStyle(el);
+  if (!r.width || css.borderRightStyle === 'none' || !parseFloat(css.borderRightWidth)) return [];
+  const table = el.closest('table');
+  const collapsed = table && getComputedStyle(table).borderCollapse === 'collapse';
+  const half = css.display === 'table-cell' && collapsed ? parseFloat(css.borderRightWidth) / 2 : 0;
+  return r.right + half > width - 0.5 ? [`${el.tagName}.${el.className}: ${r.right + half}`] : [];
+})"""
+
+
+def test_nothing_is_wider_than_the_printed_page(
+    browser: BrowserContext, documents: dict[str, Document]
+) -> None:
+    """Chromium clips at the page's margin: a table at 100 % width lost its right border
+    (the Date column of the signatures)."""
+    for document in documents.values():
+        page = browser.new_page()
+        page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1100})
+        page.emulate_media(media="print")
+        page.goto(document.html.as_uri())
+        assert page.evaluate(REACHING_THE_EDGE, A4_CONTENT_PX) == []
+        page.close()
+
+
+def test_the_inputs_table_stays_on_one_page(documents: dict[str, Document]) -> None:
+    for name, document in documents.items():
+        pages = [document.text(n, n) for n in range(1, document.pages() + 1)]
+        holding = [n for n, text in enumerate(pages) if "sha256" in text]
+        assert len(holding) == 1, (name, holding)
+        text = pages[holding[0]]
+        assert "conformance report" in text and "load summary" in text and "Inputs" in text
+
+
+def test_numbers_are_written_as_a_person_writes_them(documents: dict[str, Document]) -> None:
+    for name, document in documents.items():
+        text = document.text()
+        settings = text[text.index("Run settings and inputs") :]
+        assert not re.search(r"\d\.\d{5,}", settings), name  # 4.756468797564688
+        assert "15000000.0" not in text and "15,000,000" in text, name
+        assert "peak_rate 4.756" in " ".join(text.split()), name
+
+
+def test_a_vendor_other_than_the_suite_settings_name_is_a_visible_remark(
+    documents: dict[str, Document],
+) -> None:
+    document = documents["other vendor"]
+    first = " ".join(document.text(1, 1).split())
+    assert "Remarks" in first and "Clean Carrier Co." in first and OTHER_VENDOR in first
+    assert document.json["verdict"] in ("remarks", "fail", "incomplete")
+    assert any("Clean Carrier Co." in note for note in document.json["notes"])
+    assert not any("vendor" in note for note in documents["clean"].json["notes"])
+
+
+def test_a_target_mismatch_is_a_remark_beside_the_verdict_not_a_footnote(
+    runs: Runs, tmp_path: Path
+) -> None:
+    data = json.loads((runs.clean / "load" / "summary.json").read_text(encoding="utf-8"))
+    data["target"] = "http://elsewhere.example:8080"
+    (tmp_path / "summary.json").write_text(json.dumps(data), encoding="utf-8")
+    signoff = build(runs.clean / "conformance", tmp_path)
+    assert any("elsewhere.example" in note for note in signoff.notes)
+    assert signoff.verdict is not Verdict.PASS
+    html = render_signoff(signoff)
+    banner, remarks, matrix = (html.index(f'id="{i}"') for i in ("verdict", "remarks", "matrix"))
+    assert banner < remarks < matrix
+    assert "elsewhere.example" in html[remarks:matrix]
+
+
+def test_a_pass_with_notes_is_a_pass_with_remarks() -> None:
+    assert with_notes(Verdict.PASS, ["the load tests ran elsewhere"]) is Verdict.REMARKS
+    assert with_notes(Verdict.PASS, []) is Verdict.PASS
+    assert with_notes(Verdict.FAIL, ["x"]) is Verdict.FAIL
+
+
+def _tick_labels(svg: str, name: str, axis: str) -> list[str]:
+    return re.findall(rf'id="{name}-{axis}tick_\d+".*?<text[^>]*>([^<]*)</text>', svg, re.S)
+
+
+def test_count_axes_have_whole_number_ticks(runs: Runs) -> None:
+    load = replace(read_load(runs.clean / "load"), histogram=[(0.0, 1), (0.1, 2)])
+    segments = _tick_labels(plots.latency_histogram(load), "histogram", "y")
+    conf = read_conformance(runs.clean / "conformance")
+    conf.categories = [Category("codec", "", {"passed": 1, "failed": 1}, 0.5)]
+    checks = _tick_labels(plots.results_by_category(conf), "categories", "x")
+    for labels in (segments, checks):
+        assert labels and all(re.fullmatch(r"\d+", label) for label in labels), labels
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [(15000000.0, "15,000,000"), (4.756468797564688, "4.756"), (0.029, "0.029"), (60, "60")],
+)
+def test_settings_show_numbers_rounded_and_grouped(value: float, shown: str) -> None:
+    assert compact(value) == shown
+    assert compact({"rate": value}) == f"rate: {shown}"
+
+
+def test_an_unjudged_must_check_shows_its_requirement_not_shown_never_pass(
+    runs: Runs, tmp_path: Path
+) -> None:
+    """Issue 15: a skipped must-check was "PASS, with remarks"; it is NOT SHOWN now, and
+    the sign-off cannot pass with it."""
+    report = json.loads((runs.clean / "conformance" / "report.json").read_text(encoding="utf-8"))
+    must = next(c for c in report["checks"] if c["level"] == "must" and c["id"] == "RPT-ECHO")
+    must.update(outcome="skipped", message="no test mobiles configured", remedy="--test-mobiles")
+    (tmp_path / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    signoff = build(tmp_path, runs.clean / "load")
+    assert signoff.verdict is Verdict.INCOMPLETE and signoff.verdict.label == "NOT SHOWN"
+    interface = next(r for r in signoff.rows if r.key == "2.1.1")
+    assert interface.verdict.label == "NOT SHOWN"
+    html = render_signoff(signoff)
+    assert "PASS, with remarks" not in html and "NOT SHOWN" in html
+    assert "RPT-ECHO" in html and "to judge it: --test-mobiles" in html
+    assert signoff.to_dict()["coverage"].endswith("1 not judged")

@@ -5,6 +5,7 @@ found by benchmarks/year.py as -100999 answers under load with 2 workers."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 from pathlib import Path
@@ -13,9 +14,15 @@ from mockcarrier.limits import SharedConcurrencyLimiter
 from mockcarrier.store import SqliteStore
 
 
-def waiting_locks() -> list[str]:
-    """Lock requests the kernel has put to wait (/proc/locks lines with '->')."""
-    return [line for line in Path("/proc/locks").read_text().splitlines() if "->" in line]
+def waiting_locks(pids: set[int]) -> list[str]:
+    """Lock requests of these processes the kernel has put to wait (/proc/locks lines with
+    '->': `N: -> FLOCK ADVISORY WRITE <pid> <dev:inode> ...`). /proc/locks is the whole
+    machine's: other processes (a parallel test worker's mock) must not count."""
+    return [
+        line
+        for line in Path("/proc/locks").read_text().splitlines()
+        if "->" in line and int(line.split("->", 1)[1].split()[3]) in pids
+    ]
 
 
 def wait_for(condition, timeout: float = 20.0) -> None:
@@ -75,15 +82,16 @@ def test_a_writer_waiting_while_its_process_waits_on_the_limiter_is_not_refused(
         except Exception as exc:  # reported below
             parent_errors.append(exc)
 
+    ours = {os.getpid(), process.pid}
     writer = threading.Thread(target=hold_writer)
     writer.start()
     wait_for(lambda: store._writer.locked())
     waiter = threading.Thread(target=wait_on_limiter)
     waiter.start()
-    wait_for(lambda: len(waiting_locks()) >= 1)  # thread 2 blocked on B's record lock
+    wait_for(lambda: len(waiting_locks(ours)) >= 1)  # thread 2 blocked on B's record lock
     try_write.set()
     # B's writer either waits (a second blocked lock) or was refused at once.
-    wait_for(lambda: len(waiting_locks()) >= 2 or not results.empty())
+    wait_for(lambda: len(waiting_locks(ours)) >= 2 or not results.empty())
     release_writer.set()
     writer.join()
     outcome = results.get(timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from ..catalogue import Level, check
 from ..context import RunContext
 from ..outcomes import CheckFailed, NotApplicable
 from ..shapes import answer_findings
-from . import judge
+from .common import judge, unknown_userid
 
 
 def balance_with(ctx: RunContext, fields: dict[str, str]) -> tuple[dict, Exchange]:
@@ -22,6 +23,25 @@ def balance_with(ctx: RunContext, fields: dict[str, str]) -> tuple[dict, Exchang
     client = ctx.client(Format.JSON)
     client.auth_fields = lambda: {}  # type: ignore[method-assign]
     return client.call("get_balance", fields)
+
+
+def expect_stranger_refused(ctx: RunContext, mode: str) -> None:
+    """§3.1 an acceptance shows the credentials were checked only when a stranger in the
+    same mode is refused: an unknown userid with the account's password (md5, plain), or
+    a random apikey. Its failure counts against the stranger, never the account (A7)."""
+    if mode == "apikey":
+        client = ctx.client(auth="apikey", apikey=secrets.token_hex(16))
+    else:
+        client = ctx.client(auth=mode, userid=unknown_userid())
+    answer, exchange = client.call("get_balance", {})
+    if answer.get("result") != Result.AUTH_FAILED:
+        raise CheckFailed(
+            f"a stranger in {mode} mode refused with -100001 (acceptance must depend on "
+            "the credentials)",
+            f"result {answer.get('result')!r}",
+            exchange,
+        )
+    ctx.judged("answers", 2)
 
 
 def expect_refused(
@@ -51,8 +71,10 @@ def md5_fields(ctx: RunContext, timestamp: str, password: str | None = None) -> 
     "§3.1",
     "auth",
     Level.MUST,
-    "pwd = md5(userid + 00000000 + password + MMDDHHMMSS) with a fresh timestamp is accepted",
+    "pwd = md5(userid + 00000000 + password + MMDDHHMMSS) with a fresh timestamp is accepted "
+    "(and a stranger's refused)",
     interpretations=("A1", "A4"),
+    needs=("md5",),
 )
 def md5_digest(ctx: RunContext) -> None:
     ctx.require_mode("md5")
@@ -61,6 +83,7 @@ def md5_digest(ctx: RunContext) -> None:
         raise CheckFailed(
             "result 0 for a correct digest", f"result {answer.get('result')!r}", exchange
         )
+    expect_stranger_refused(ctx, "md5")
 
 
 @check(
@@ -69,6 +92,7 @@ def md5_digest(ctx: RunContext) -> None:
     "auth",
     Level.MUST,
     "a wrong digest is refused with -100001 in the failure shape",
+    needs=("md5",),
 )
 def wrong_digest(ctx: RunContext) -> None:
     ctx.require_mode("md5")
@@ -85,6 +109,7 @@ def wrong_digest(ctx: RunContext) -> None:
     Level.MUST,
     "an md5 pwd without its timestamp is refused (-100001): the digest needs it",
     interpretations=("A3",),
+    needs=("md5",),
 )
 def missing_timestamp(ctx: RunContext) -> None:
     ctx.require_mode("md5")
@@ -102,6 +127,7 @@ def missing_timestamp(ctx: RunContext) -> None:
     Level.SHOULD,
     "a correct digest over a timestamp far from now is refused (informative: tolerance)",
     interpretations=("A1",),
+    needs=("md5",),
 )
 def stale_timestamp(ctx: RunContext) -> None:
     ctx.require_mode("md5")
@@ -127,6 +153,7 @@ def stale_timestamp(ctx: RunContext) -> None:
     Level.SHOULD,
     "Unix seconds sent as timestamp are refused (strict: accepting is a warning)",
     interpretations=("A2",),
+    needs=("md5",),
 )
 def unix_timestamp(ctx: RunContext) -> None:
     ctx.require_mode("md5")
@@ -145,14 +172,17 @@ def unix_timestamp(ctx: RunContext) -> None:
     "§3.1",
     "auth",
     Level.MUST,
-    "apikey alone (no userid, no pwd) authenticates where the vendor enabled it",
+    "apikey alone (no userid, no pwd) authenticates where the vendor enabled it (a random "
+    "apikey does not)",
     interpretations=("A5",),
+    needs=("apikey",),
 )
 def apikey(ctx: RunContext) -> None:
     ctx.require_mode("apikey")
     answer, exchange = ctx.client(auth="apikey").call("get_balance", {})
     if answer.get("result") != 0:
         raise CheckFailed("result 0 with the apikey", f"result {answer.get('result')!r}", exchange)
+    expect_stranger_refused(ctx, "apikey")
 
 
 @check(
@@ -161,6 +191,7 @@ def apikey(ctx: RunContext) -> None:
     "auth",
     Level.MUST,
     "a wrong apikey is refused with -100001",
+    needs=("apikey",),
 )
 def apikey_wrong(ctx: RunContext) -> None:
     ctx.require_mode("apikey")
@@ -176,6 +207,7 @@ def apikey_wrong(ctx: RunContext) -> None:
     Level.SHOULD,
     "apikey with userid and pwd as well: accepted or refused, reported (informative)",
     interpretations=("A6",),
+    needs=("apikey",),
 )
 def apikey_precedence(ctx: RunContext) -> None:
     ctx.require_mode("apikey")
@@ -191,8 +223,10 @@ def apikey_precedence(ctx: RunContext) -> None:
     "§3.1",
     "auth",
     Level.MUST,
-    "the plaintext password authenticates where the vendor enabled plaintext mode",
+    "the plaintext password authenticates where the vendor enabled plaintext mode (a "
+    "stranger's does not)",
     interpretations=("A5",),
+    needs=("plain",),
 )
 def plain(ctx: RunContext) -> None:
     ctx.require_mode("plain")
@@ -201,6 +235,7 @@ def plain(ctx: RunContext) -> None:
         raise CheckFailed(
             "result 0 in plaintext mode", f"result {answer.get('result')!r}", exchange
         )
+    expect_stranger_refused(ctx, "plain")
 
 
 @check(
@@ -210,6 +245,7 @@ def plain(ctx: RunContext) -> None:
     Level.SHOULD,
     "repeated failures lead to -100002 (informative: after how many), answers in shape",
     interpretations=("A7",),
+    needs=("account:lockout",),
 )
 def lockout(ctx: RunContext) -> None:
     account = ctx.config.account("lockout")
@@ -239,6 +275,7 @@ def lockout(ctx: RunContext) -> None:
     Level.MUST,
     "an account restricted to other addresses is refused with -100057",
     interpretations=("A8",),
+    needs=("account:ip_restricted",),
 )
 def ip_allowlist(ctx: RunContext) -> None:
     account = ctx.config.account("ip_restricted")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from smsapi.codec import Format
+from smsapi.segments import SINGLE_SEGMENT_CHARS
 
 from ..catalogue import Level, check
 from ..context import RunContext
 from ..outcomes import CheckFailed
 from ..shapes import answer_findings
-from . import judge
+from .common import judge
 
 
 @check(
@@ -25,6 +26,7 @@ from . import judge
 def balance_shape(ctx: RunContext) -> None:
     for fmt in (Format.JSON, Format.XML):
         balance = ctx.client(fmt).get_balance()
+        ctx.judged("answers")
         if balance.result != 0:
             raise CheckFailed("get_balance result 0", f"result {balance.result}", balance.exchange)
         if fmt is Format.JSON:
@@ -37,29 +39,59 @@ def balance_shape(ctx: RunContext) -> None:
     "BAL-CHARGED",
     "§2.6.6",
     "balance",
-    Level.SHOULD,
-    "a send lowers the balance (by one message, or its price) and never raises it",
-    cost=1,
+    Level.MUST,
+    "a billed send lowers the balance: under chargetype 0 by its segments (a short and a "
+    "two-segment message: 3), under chargetype 1 by some money; never unchanged or higher, "
+    "nor (strict) by more than the segments",
+    cost=3,
     interpretations=("F16",),
 )
 def balance_charged(ctx: RunContext) -> None:
     before = ctx.client().get_balance()
-    sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(), custid=ctx.custid())
-    ctx.expect_accepted(sent, "single_send")
+    if before.result != 0:
+        raise CheckFailed("get_balance result 0", f"result {before.result}", before.exchange)
+    mobile = ctx.mobiles(1)[0]
+    texts = (ctx.text(), ctx.text(SINGLE_SEGMENT_CHARS + 1))
+    for text in texts:
+        sent = ctx.send_single(mobile, text, custid=ctx.custid())
+        ctx.expect_accepted(sent, f"single_send of {ctx.segments(text)} segment(s)")
+    segments = sum(ctx.segments(t) for t in texts)
+    # a carrier may bill on delivery: read the balance once the reports came
+    ctx.await_reports(ctx.sent_messages())
     after = ctx.client().get_balance()
-    if before.result or after.result:
-        raise CheckFailed("get_balance result 0", f"{before.result} / {after.result}")
+    if after.result != 0:
+        raise CheckFailed("get_balance result 0", f"result {after.result}", after.exchange)
+    change = f"{before.answer} → {after.answer}"
     if before.chargetype == 1:
         spent = Decimal(before.money) - Decimal(after.money)
         ctx.detail("money_spent", str(spent))
-        ok = spent > 0
-    else:
-        spent = before.balance - after.balance
-        ctx.detail("messages_spent", spent)
-        ok = spent >= 1
-    if not ok:
-        ctx.warn(f"balance did not drop after an accepted send: {before.answer} → {after.answer}")
-    if (before.chargetype == 0 and spent < 0) or (before.chargetype == 1 and spent < 0):
+        if spent <= 0:
+            raise CheckFailed(
+                "money lowered by two accepted sends (chargetype 1)", change, after.exchange
+            )
+        return
+    spent = before.balance - after.balance
+    ctx.detail("messages_spent", spent)
+    if spent <= 0:
         raise CheckFailed(
-            "a balance that does not grow after a send", f"{before.answer} → {after.answer}"
+            f"the balance lowered by {segments} after 3 billed segments (chargetype 0)",
+            change,
+            after.exchange,
+        )
+    if spent == len(texts):  # billed per message, not per segment
+        ctx.deviation(
+            "F16", f"the balance lowered by its {segments} segments", change, after.exchange
+        )
+    elif spent > segments:  # over-charged; lenient allows other traffic or late billing
+        ctx.deviation(
+            "F16",
+            f"the balance lowered by {segments} (the segments sent, chargetype 0)",
+            f"lowered by {spent}, more than the segments sent: {change}",
+            after.exchange,
+        )
+    elif spent != segments:
+        raise CheckFailed(
+            f"the balance lowered by {segments} (the segments sent, chargetype 0)",
+            change,
+            after.exchange,
         )

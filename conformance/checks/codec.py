@@ -3,8 +3,8 @@ equivalent answers, the document's own example bodies."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-import time
 
 import schemas
 from smsapi.auth import china_now, digest, format_timestamp
@@ -15,30 +15,30 @@ from smsapi.codec import (
     Format,
     encode_request,
     media_type_of,
-    parse_answer,
     parse_request,
     request_format,
     strict_xml_problem,
 )
 from smsapi.content import decode_mt_content
 from smsapi.endpoints import ENDPOINTS, SEND_ENDPOINTS
-from smsapi.errors import CodecError
+from smsapi.errors import Result
 from smsapi.fields import text_value
 from smsapi.mobile import split_mobiles
 
 from ..catalogue import Level, check
 from ..config import VendorConfig
-from ..context import MO, RunContext
+from ..context import RunContext, run_wide_cost, send_result
 from ..ledger import Item
-from ..outcomes import CheckFailed, NotApplicable
-from ..shapes import answer_findings
-from . import judge
+from ..outcomes import CheckFailed, CheckSkipped, Inconclusive, NotApplicable
+from ..shapes import answer_findings, is_int
+from .common import arrange_answers, file_pulled, is_acceptance, judge, parse, summary, try_parse
 
 XML_ANSWER_MEDIA = (XML_MEDIA, "text/xml")
 # §2.1.5 the document's example account, digest and mobiles (S8)
 EXAMPLE_USERID = "J10003"
 EXAMPLE_PWD = "26dad7f364507df18f3841cc9c4ff94d"
 EXAMPLE_TIMESTAMP = "0803192020"
+DEFINED_CODES = {int(r) for r in Result if r != Result.OK}
 PLACEHOLDER_RE = re.compile(r"1[38]\dxxxxxxxx")
 ROW_RE = re.compile(r"\b([CAFM]\d+)\b")
 
@@ -57,6 +57,7 @@ def balance_in(ctx: RunContext, fmt: Format) -> tuple[dict, Exchange]:
 )
 def json_request(ctx: RunContext) -> None:
     answer, exchange = balance_in(ctx, Format.JSON)
+    ctx.judged("answers")
     expect_answer_media(exchange, (JSON_MEDIA,), "JSON request")
     expect_result_ok(answer, exchange, "get_balance in JSON")
 
@@ -71,6 +72,7 @@ def json_request(ctx: RunContext) -> None:
 )
 def form_request(ctx: RunContext) -> None:
     answer, exchange = balance_in(ctx, Format.FORM)
+    ctx.judged("answers")
     expect_answer_media(exchange, (JSON_MEDIA,), "form request")
     expect_result_ok(answer, exchange, "get_balance in form")
 
@@ -86,6 +88,7 @@ def form_request(ctx: RunContext) -> None:
 def xml_request(ctx: RunContext) -> None:
     for endpoint in ("get_balance", "get_mo"):
         exchange = ctx.client(Format.XML).post(endpoint, xml_request_body(ctx, endpoint), XML_MEDIA)
+        ctx.judged("answers")
         expect_answer_media(exchange, XML_ANSWER_MEDIA, f"{endpoint} XML request")
         root = ENDPOINTS[endpoint].answer_root
         body = exchange.answer_body.lstrip()
@@ -115,7 +118,15 @@ def xml_well_formed(ctx: RunContext) -> None:
         client.post("get_balance", xml_request_body(ctx, "get_balance"), XML_MEDIA),
         wrong.call("get_balance", {})[1],  # a failure answer, too
     ]
+    refused = try_parse(exchanges[1])
+    # the failure answer's half needs a failure: an unknown userid accepted leaves it unjudged
+    ctx.require_evidence(
+        "failure answers",
+        int(refused is not None and refused.get("result") not in (0, "0")),
+        "an unknown userid was not refused: no XML failure answer to judge",
+    )
     for exchange in exchanges:
+        ctx.judged("answers")
         if media_type_of(exchange.answer_headers.get("Content-Type")) not in XML_ANSWER_MEDIA:
             raise CheckFailed(
                 "an XML answer", exchange.answer_headers.get("Content-Type", ""), exchange
@@ -152,6 +163,7 @@ def content_types(ctx: RunContext) -> None:
                 exchange = ctx.pull_reports(fmt=fmt).exchange
             else:
                 exchange = ctx.client(fmt).call(endpoint, {})[1]
+            ctx.judged("answers")
             expect_answer_media(exchange, media, f"{endpoint} in {fmt.value}")
 
 
@@ -165,6 +177,12 @@ def content_types(ctx: RunContext) -> None:
 def equivalent_formats(ctx: RunContext) -> None:
     answers = {fmt.value: balance_in(ctx, fmt)[0] for fmt in Format}
     reference = answers["json"]
+    if answer_findings("get_balance", reference):  # equal shells prove nothing
+        raise Inconclusive(
+            "the JSON get_balance answer is not a §2.6.6 answer (CODEC-ANSWER-SCHEMA judges "
+            "it): nothing to compare the formats by"
+        )
+    ctx.judged("answers", len(answers))
     for name, answer in answers.items():
         if answer != reference:
             raise CheckFailed(
@@ -203,7 +221,7 @@ def send_formats(ctx: RunContext) -> None:
     "§2.3.5",
     "codec",
     Level.MUST,
-    "multi_send in a form request, multimt a percent-encoded JSON array, is accepted",
+    "multi_send in a form request, multimt a percent-encoded JSON array: accepted, reported",
     cost=2,
     interpretations=("C5",),
 )
@@ -213,6 +231,7 @@ def multimt_form(ctx: RunContext) -> None:
     items = [Item(m, ctx.text(), custid=custid) for m in mobiles]
     sent = ctx.send_multi(items, fmt=Format.FORM)
     ctx.expect_accepted(sent, "multi_send with an encoded multimt")
+    ctx.expect_reported("multi_send with an encoded multimt")
 
 
 def request_examples() -> list[schemas.Example]:
@@ -244,6 +263,7 @@ def examples_cost(cfg: VendorConfig) -> int:
     "the document's own example requests: accepted (lenient) or flagged as defective (strict)",
     cost=examples_cost,
     interpretations=("C1", "C4", "C5", "C8"),
+    needs=("md5",),
 )
 def document_examples(ctx: RunContext) -> None:
     if "md5" not in ctx.config.auth_modes:
@@ -260,17 +280,43 @@ def document_examples(ctx: RunContext) -> None:
             exchange = ctx.raw(endpoint, body, media)
             answer = try_parse(exchange)
             file_pulled(ctx, endpoint, answer, exchange)
-        accepted = exchange.status == 200 and answer is not None and answer.get("result") == 0
+        accepted = exchange.status == 200 and is_acceptance(answer)
+        if accepted and endpoint in SEND_ENDPOINTS:  # an acceptance names its msgid
+            ctx.expect_accepted(send_result(answer or {}, exchange), f"example {example.key}")
         verdicts[example.key] = "accepted" if accepted else f"refused: {summary(exchange)}"
-        if not accepted and not ctx.strict:  # C8 lenient: the carrier must accept them
-            raise CheckFailed(
-                f"the document's example {example.key} (§{example.section}) accepted",
-                summary(exchange),
-                exchange,
-                details={"interpretations": list(example_rows(example))},
-            )
-    # strict: a refusal is no failure, the examples being defective (C1, C4, C8)
+        judge_example(ctx, example, answer, exchange, accepted)
     ctx.detail("examples", verdicts)
+    if ctx.sent_messages():
+        ctx.expect_reported("the document's accepted send examples")
+
+
+def judge_example(
+    ctx: RunContext,
+    example: schemas.Example,
+    answer: dict | None,
+    exchange: Exchange,
+    accepted: bool,
+) -> None:
+    """C8: lenient, every example is accepted. Strict: an example without a defect of its
+    own is accepted; a defective one may be refused, but with HTTP 200 and a §4 code in a
+    readable answer (a 5xx, garbage or "result":"OK" is no refusal)."""
+    ctx.judged("examples")
+    rows = example_rows(example)
+    expected = f"the document's example {example.key} (§{example.section}) accepted"
+    details = {"interpretations": list(rows)}
+    if accepted:
+        return
+    if not rows or not ctx.strict:
+        raise CheckFailed(expected, summary(exchange), exchange, details=details)
+    code = answer.get("result") if answer else None
+    if exchange.status != 200 or not is_int(code) or code not in DEFINED_CODES:
+        raise CheckFailed(
+            f"the defective example {example.key} accepted, or refused with HTTP 200 and a §4 "
+            f"code ({', '.join(rows)})",
+            summary(exchange),
+            exchange,
+            details=details,
+        )
 
 
 def fill_example(ctx: RunContext, example: schemas.Example) -> bytes:
@@ -319,17 +365,6 @@ def example_items(endpoint: str, body: bytes, media: str) -> list[Item]:
     ]
 
 
-def file_pulled(ctx: RunContext, endpoint: str, answer: dict | None, exchange: Exchange) -> None:
-    """Reports or MOs a pull made outside ctx.pull_reports / pull_mos took are the run's."""
-    if not answer or answer.get("result") != 0:
-        return
-    for item in answer.get(ENDPOINTS[endpoint].list_field or "", None) or []:
-        if isinstance(item, dict) and endpoint == "get_rpt":
-            ctx.ledger.file(item, "pull", exchange)
-        elif isinstance(item, dict):
-            ctx.mos.append(MO(item, "pull", time.time(), exchange))
-
-
 @check(
     "CODEC-ANSWER-SCHEMA",
     "§2.x.6",
@@ -337,16 +372,23 @@ def file_pulled(ctx: RunContext, endpoint: str, answer: dict | None, exchange: E
     Level.MUST,
     "every answer of the run is valid under the interface's JSON Schema / XSD as it came "
     "(strict; lenient warns)",
-    interpretations=("C1", "C9", "C10", "M1", "M9"),
+    cost=run_wide_cost,
+    interpretations=("C1", "C9", "C10", "C18", "M1", "M9"),
     final=True,
 )
 def answer_schema(ctx: RunContext) -> None:
-    ctx.settle()
+    # sends of its own when the run sent nothing (--only); without test mobiles, the
+    # answers that need no send are judged all the same
+    # (a send it arranged and could not read, e.g. result "OK", is judged below all the same)
+    with contextlib.suppress(CheckSkipped, Inconclusive):
+        ctx.run_messages()
+    arrange_answers(ctx)
     checked = 0
     for check_id, endpoint, exchange in list(ctx.exchanges):
         if endpoint not in ENDPOINTS or exchange.status != 200 or check_id.startswith("ROB-"):
             continue
         checked += 1
+        expect_readable_result(endpoint, exchange)
         problems = schemas.answer_errors(
             endpoint, exchange.answer_body, exchange.answer_headers.get("Content-Type")
         )
@@ -357,28 +399,28 @@ def answer_schema(ctx: RunContext) -> None:
                 "; ".join(problems[:3]),
                 exchange,
             )
+    ctx.require_evidence("answers", checked, "no answer of the six endpoints came")
     ctx.detail("answers", checked)
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def parse(exchange: Exchange) -> dict:
-    try:
-        return parse_answer(exchange.answer_body, exchange.answer_headers.get("Content-Type"))
-    except CodecError as exc:
-        raise CheckFailed("a readable answer", str(exc), exchange) from None
-
-
-def try_parse(exchange: Exchange) -> dict | None:
-    try:
-        return parse_answer(exchange.answer_body, exchange.answer_headers.get("Content-Type"))
-    except CodecError:
-        return None
-
-
-def summary(exchange: Exchange) -> str:
-    return f"HTTP {exchange.status} {exchange.answer_body[:160].decode('utf-8', 'replace')}"
+def expect_readable_result(endpoint: str, exchange: Exchange) -> None:
+    """§2.x.6 result is an integer (C18): one no reader can take for a §4 code (`"OK"`,
+    missing) fails in both profiles; `"0"` (a string of one) is the schema's deviation."""
+    answer = try_parse(exchange)
+    if answer is None:
+        return  # not a JSON/XML object: the schema check below says why
+    result = answer.get("result")
+    if is_int(result) or (isinstance(result, str) and re.fullmatch(r"-?\d+", result)):
+        return
+    raise CheckFailed(
+        f"a {endpoint} answer whose result is an integer (§2.x.6, C18)",
+        f"result {result!r}" if "result" in answer else "no result",
+        exchange,
+        details={"interpretations": ["C18"]},
+    )
 
 
 def expect_answer_media(exchange: Exchange, media: tuple[str, ...], what: str) -> None:

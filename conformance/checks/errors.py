@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import string
-
 from smsapi.codec import Format
 from smsapi.endpoints import ENDPOINTS, SEND_ENDPOINTS
 from smsapi.errors import Result, result_text
@@ -13,15 +10,9 @@ from ..catalogue import Level, check
 from ..context import RunContext
 from ..outcomes import CheckFailed, NotApplicable
 from ..shapes import answer_findings
-from . import judge
-from .codec import try_parse
+from .common import arrange_answers, judge, run_answers, unknown_userid
 
 SEND_FIELDS = {"mobile": "", "content": "%b2%e2%ca%d4%b6%cc%d0%c5"}
-
-
-def unknown_userid() -> str:
-    """A userid no carrier has: each request its own, so none reaches a lockout (A7)."""
-    return "Q" + "".join(secrets.choice(string.ascii_uppercase) for _ in range(5))
 
 
 @check(
@@ -41,6 +32,7 @@ def auth_failure_shapes(ctx: RunContext) -> None:
             if endpoint == "multi_send":
                 fields = {"multimt": [fields]}
             answer, exchange = client.call(endpoint, fields)
+            ctx.judged("answers")
             if answer.get("result") != Result.AUTH_FAILED:
                 raise CheckFailed(
                     f"{endpoint} in {fmt.value} with an unknown userid: result -100001",
@@ -58,6 +50,7 @@ def auth_failure_shapes(ctx: RunContext) -> None:
     "an account without balance is refused with -100003, nothing sent",
     cost=1,
     interpretations=("F15",),
+    needs=("account:arrears",),
 )
 def arrears(ctx: RunContext) -> None:
     account = ctx.config.account("arrears")
@@ -69,6 +62,7 @@ def arrears(ctx: RunContext) -> None:
     reserved = ctx.budget.reserve(1, "arrears")
     answer, exchange = client.call("single_send", fields)
     ctx.budget.settle(reserved, 1 if answer.get("result") == 0 else 0)
+    ctx.judged("answers")
     ctx.detail("balance", balance.answer)
     if answer.get("result") != Result.ARREARS:
         raise CheckFailed(
@@ -77,15 +71,6 @@ def arrears(ctx: RunContext) -> None:
             exchange,
         )
     judge(ctx, answer_findings("single_send", answer), "the §2.1.9 failure shape", exchange)
-
-
-def _answers(ctx: RunContext):
-    for check_id, endpoint, exchange in list(ctx.exchanges):
-        if endpoint not in ENDPOINTS:
-            continue
-        answer = try_parse(exchange)
-        if answer is not None and "result" in answer:
-            yield check_id, endpoint, exchange, answer
 
 
 @check(
@@ -98,15 +83,21 @@ def _answers(ctx: RunContext):
     final=True,
 )
 def failure_shapes(ctx: RunContext) -> None:
+    arrange_answers(ctx)
     seen = 0
-    for _, endpoint, exchange, answer in _answers(ctx):
+    for _, endpoint, exchange, answer in run_answers(ctx):
         if answer.get("result") in (0, "0"):
             continue
         seen += 1
         judge(ctx, answer_findings(endpoint, answer), f"the {endpoint} failure shape", exchange)
-    if not seen:
-        raise NotApplicable("no failure answer came in this run")
+    ctx.require_evidence("answers", seen, "no failure answer came in this run")
     ctx.detail("failure_answers", seen)
+
+
+NO_REFUSAL = (
+    "no answer of the run was a refusal, not even to the deliberate unknown-userid "
+    "requests: no failure answer to judge (the checks that expect refusals fail for it)"
+)
 
 
 @check(
@@ -118,14 +109,20 @@ def failure_shapes(ctx: RunContext) -> None:
     final=True,
 )
 def codes_defined(ctx: RunContext) -> None:
+    arrange_answers(ctx)
     codes: dict[str, int] = {}
     defined = {int(r) for r in Result}
-    for _, _, exchange, answer in _answers(ctx):
+    refusals = 0
+    for _, _, exchange, answer in run_answers(ctx):
+        ctx.judged("answers")
         code = answer.get("result")
         codes[str(code)] = codes.get(str(code), 0) + 1
         if code not in defined:
             raise CheckFailed("a §4 result code", f"result {code!r}", exchange)
+        refusals += code != 0
     ctx.detail("codes", codes)
+    # The rule is about the codes of failures: a run without one has nothing to judge.
+    ctx.require_evidence("refusals", refusals, NO_REFUSAL)
 
 
 @check(
@@ -138,8 +135,13 @@ def codes_defined(ctx: RunContext) -> None:
     final=True,
 )
 def http_200(ctx: RunContext) -> None:
-    for check_id, _, exchange, _ in _answers(ctx):
+    arrange_answers(ctx)
+    refusals = 0
+    for check_id, _, exchange, answer in run_answers(ctx):
         if check_id.startswith("ROB-"):
             continue  # hostile bodies may get 4xx (C15)
+        ctx.judged("answers")
         if exchange.status != 200:
             raise CheckFailed("HTTP 200 for a protocol answer", f"HTTP {exchange.status}", exchange)
+        refusals += answer.get("result") != 0
+    ctx.require_evidence("refusals", refusals, NO_REFUSAL)  # "failures included"

@@ -3,41 +3,20 @@ retsize caps (§2.x.5, §2.4.5, §2.5.5)."""
 
 from __future__ import annotations
 
-from smsapi.client import SendResult
+import time
+
 from smsapi.endpoints import ENDPOINTS, MAX_BATCH_MOBILES, MAX_MULTI_ITEMS
-from smsapi.errors import Result, result_text
+from smsapi.errors import Result
 from smsapi.fields import CUSTOM_MAX
-from smsapi.segments import MAX_CONTENT_CHARS, segments_for_length
+from smsapi.segments import MAX_CONTENT_CHARS, SINGLE_SEGMENT_CHARS, segments_for_length
 
 from ..catalogue import Level, check
 from ..config import VendorConfig
 from ..context import RunContext
 from ..ledger import Item
-from ..outcomes import CheckFailed
-from ..shapes import answer_findings
-from . import judge
-
-
-def expect_refusal(
-    ctx: RunContext,
-    sent: SendResult,
-    what: str,
-    code: Result | None = None,
-    strict_code: bool = True,
-) -> None:
-    """Refused (result ≠ 0) in the failure shape; with code, that §4 code (in the strict
-    profile only when strict_code is False)."""
-    if sent.result == 0:
-        raise CheckFailed(f"{what} refused", f"accepted, msgid {sent.msgid}", sent.exchange)
-    # the three send endpoints share one answer shape (§2.1.9, §2.2.9, §2.3.9)
-    judge(ctx, answer_findings("single_send", sent.answer), "the failure shape", sent.exchange)
-    ctx.detail("result", sent.result)
-    if code is not None and sent.result != code:
-        expected = f"{what}: result {int(code)} ({result_text(code, 'en')})"
-        got = f"result {sent.result} ({result_text(sent.result, 'en')})"
-        if strict_code:
-            raise CheckFailed(expected, got, sent.exchange)
-        ctx.warn(f"expected {expected}; got {got}")
+from ..outcomes import CheckFailed, Inconclusive, NotApplicable
+from ..shapes import is_int
+from .common import expect_refusal, inject_mos
 
 
 @check(
@@ -59,13 +38,14 @@ def batch_over_1000(ctx: RunContext) -> None:
     "§2.2.1",
     "limits",
     Level.MUST,
-    "batch_send with exactly 1000 mobiles is accepted",
+    "batch_send with exactly 1000 mobiles is accepted, and each message reported",
     cost=MAX_BATCH_MOBILES,
 )
 def batch_1000(ctx: RunContext) -> None:
     mobiles = ctx.mobiles(MAX_BATCH_MOBILES, distinct=False)
     sent = ctx.send_batch(mobiles, ctx.text(), custid=ctx.custid())
     ctx.expect_accepted(sent, "1000 mobiles")
+    ctx.expect_reported("1000 mobiles")
 
 
 @check(
@@ -88,7 +68,7 @@ def multi_over_100(ctx: RunContext) -> None:
     "§2.3.1",
     "limits",
     Level.MUST,
-    "multi_send with exactly 100 items is accepted",
+    "multi_send with exactly 100 items is accepted, and each item reported",
     cost=MAX_MULTI_ITEMS,
 )
 def multi_100(ctx: RunContext) -> None:
@@ -96,6 +76,7 @@ def multi_100(ctx: RunContext) -> None:
     custid = ctx.custid()
     sent = ctx.send_multi([Item(m, ctx.text(), custid=custid) for m in mobiles])
     ctx.expect_accepted(sent, "100 multimt items")
+    ctx.expect_reported("100 multimt items")
 
 
 def content_cost(cfg: VendorConfig) -> int:
@@ -211,18 +192,53 @@ def empty_optional(ctx: RunContext) -> None:
         )
 
 
+VALID_EXNO = "12"  # short enough for any channel of ≤ 18 digits
+OVER_EXNO = "1234567"  # seven digits: §2.1.5 长度不能超过6位 … 若超出则exno无效
+
+
 @check(
     "LIMIT-EXNO",
-    "§2.1.5",
+    "§2.1.5 §2.5.6",
     "limits",
-    Level.SHOULD,
-    "an exno over 6 digits is ignored or refused (informative)",
-    cost=1,
+    Level.MUST,
+    "a valid exno reaches the report (exno, end of spno); one over 6 digits is refused or "
+    "ignored, never reported",
+    cost=2,
     interpretations=("F10",),
 )
 def exno_over(ctx: RunContext) -> None:
-    sent = ctx.send("single_send", [Item(ctx.mobiles(1)[0], ctx.text(), exno="1234567")])
-    ctx.detail("exno_1234567", "accepted" if sent.result == 0 else f"refused {sent.result}")
+    mobile = ctx.mobiles(1)[0]
+    valid = ctx.send_single(mobile, ctx.text(), custid=ctx.custid(), exno=VALID_EXNO)
+    ctx.expect_accepted(valid, f"exno {VALID_EXNO}")
+    over = ctx.send_single(mobile, ctx.text(), custid=ctx.custid(), exno=OVER_EXNO)
+    ctx.judged("sends")
+    ctx.detail("exno_1234567", "accepted" if over.result == 0 else f"refused {over.result}")
+    if over.result is None:
+        raise CheckFailed("an integer result", repr(over.answer.get("result")), over.exchange)
+    messages = ctx.sent_messages()
+    if not ctx.await_reports(messages):
+        raise Inconclusive(
+            f"no report came within [timing] report_timeout {ctx.config.report_timeout:g} s "
+            "for the exno sends: raise it"
+        )
+    for message in messages:
+        expected = VALID_EXNO if message.exno == VALID_EXNO else ""
+        for report in message.all_reports():
+            ctx.judged("reports")
+            exno, spno = str(report.data.get("exno", "")), str(report.data.get("spno", ""))
+            if exno != expected or (expected and not spno.endswith(expected)):
+                raise CheckFailed(
+                    f"exno {message.exno} sent: the report's exno {expected!r}"
+                    + (f" and spno ending in {expected}" if expected else " (ignored)"),
+                    f"exno {exno!r}, spno {spno!r}",
+                    [e for e in (message.exchange, report.exchange) if e],
+                )
+            if not expected and spno.endswith(OVER_EXNO):
+                raise CheckFailed(
+                    f"exno {OVER_EXNO} ignored (§2.1.5 exno无效)",
+                    f"spno {spno!r}",
+                    [e for e in (message.exchange, report.exchange) if e],
+                )
 
 
 @check(
@@ -267,30 +283,146 @@ def single_two(ctx: RunContext) -> None:
 )
 def multimt_empty(ctx: RunContext) -> None:
     answer, exchange = ctx.client().call("multi_send", {"multimt": []})
-    if answer.get("result") == 0:
-        raise CheckFailed("an empty multimt refused", "accepted", exchange)
+    ctx.judged("sends")
+    if not is_int(answer.get("result")) or answer.get("result") == 0:
+        raise CheckFailed(
+            "an empty multimt refused (an integer §4 code)",
+            f"result {answer.get('result', '(missing)')!r}",
+            exchange,
+        )
+
+
+# §2.4.5 / §2.5.5 the retsize probes, in order: (retsize, stage). Stage 1 arranges enough
+# that each of the first four sees more than it may take (the three cap probes take a
+# full cap each); 0 and -1 then each take what is left of their own small stage.
+RETSIZE_PROBES = ((1, 1), (None, 1), ("cap+1", 1), (100000, 1), (0, 1), (-1, 2))
+RETSIZE_TAIL = 2  # items left for the 0 probe, and arranged again for the -1 probe
+
+
+def retsize_limit(retsize: int | None, cap: int) -> int:
+    """§2.4.5 / §2.5.5 the most one pull may give: retsize up to the cap; ≤ 0 or absent
+    means the cap (默认200条 / 默认500条), over the cap the cap (超过...按...返回)."""
+    return min(retsize, cap) if retsize is not None and retsize > 0 else cap
+
+
+def retsize_volume(cap: int) -> tuple[int, int]:
+    """Items to arrange in stage 1 and stage 2."""
+    return 1 + 3 * cap + RETSIZE_TAIL, RETSIZE_TAIL
+
+
+def rpt_retsize_cost(cfg: VendorConfig) -> int:
+    probe = 1 if cfg.callback_url else 0  # reports_pushed
+    return sum(retsize_volume(ENDPOINTS["get_rpt"].retsize_cap or 0)) + probe
+
+
+def arrange_reports(ctx: RunContext, count: int) -> None:
+    """count short messages to the test mobiles, reports owed: multi_sends of 100, each
+    item's text numbered, so that a carrier merging repeated numbers still owes each."""
+    room = SINGLE_SEGMENT_CHARS - ctx.config.signature_length
+    done = 0
+    while done < count:
+        size = min(count - done, MAX_MULTI_ITEMS)
+        mobiles = ctx.mobiles(size, distinct=False)
+        items = [Item(m, f"{done + n:04d} {ctx.text()}"[:room]) for n, m in enumerate(mobiles)]
+        sent = ctx.send_multi(items)
+        ctx.expect_accepted(sent, f"multi_send of {size} items (arranging reports)")
+        done += size
+    time.sleep(ctx.config.report_ready)  # a real carrier's reports take a while to be due
+
+
+def arrange_retsize(ctx: RunContext, endpoint: str, count: int) -> None:
+    if endpoint == "get_rpt":
+        arrange_reports(ctx, count)
+    elif inject_mos(ctx, count) < count:
+        raise Inconclusive(
+            f"get_mo's retsize needs {count} MOs at once: set [mo] inject_url (a carrier that "
+            "can inject MOs, e.g. the mock's /__admin/accounts/<userid>/mo)"
+        )
+
+
+def drain_pull(ctx: RunContext, endpoint: str) -> int:
+    """Take what the target holds before arranging, so that what comes is ours."""
+    pull = ctx.pull_reports if endpoint == "get_rpt" else ctx.pull_mos
+    taken = 0
+    for _ in range(100):
+        pulled = pull(None)
+        taken += len(pulled.items)
+        if not pulled.items:
+            break
+    return taken
 
 
 def retsize_checks(ctx: RunContext, endpoint: str) -> None:
+    """Each probe gives at most its limit, and, when more of ours are owed, not fewer:
+    min(owed, limit) (§2.4.5 / §2.5.5, F14). Owed counts what was arranged and not yet
+    taken since the drain: a lower bound, never more than the carrier holds."""
     cap = ENDPOINTS[endpoint].retsize_cap
     assert cap
     pull = ctx.pull_reports if endpoint == "get_rpt" else ctx.pull_mos
-    seen = {}
-    for retsize in (1, 0, -1, None, cap + 1, 100000):
-        pulled = pull(retsize)
+    if endpoint == "get_rpt" and ctx.config.callback_url:
+        reports_pushed(ctx)
+    drain_pull(ctx, endpoint)
+    first, second = retsize_volume(cap)
+    arrange_retsize(ctx, endpoint, first)
+    owed, seen, stage = first, {}, 1
+    for retsize, probe_stage in RETSIZE_PROBES:
+        if probe_stage != stage:
+            arrange_retsize(ctx, endpoint, second)
+            owed, stage = owed + second, probe_stage
+        value = cap + 1 if retsize == "cap+1" else retsize
+        assert value is None or isinstance(value, int)
+        pulled = pull(value)
+        label = "absent" if value is None else str(value)
         if pulled.result != 0:
             raise CheckFailed(
-                f"retsize {retsize}: result 0", f"result {pulled.result}", pulled.exchange
+                f"retsize {label}: result 0", f"result {pulled.result}", pulled.exchange
             )
-        limit = retsize if retsize and 0 < retsize <= cap else cap
-        seen[str(retsize)] = len(pulled.items)
-        if len(pulled.items) > limit:
+        limit, got = retsize_limit(value, cap), len(pulled.items)
+        floor = min(limit, owed)
+        seen[label] = f"{got} of {owed} owed"
+        if got > limit:
             raise CheckFailed(
-                f"retsize {retsize}: at most {limit} items ({ENDPOINTS[endpoint].name} cap {cap})",
-                f"{len(pulled.items)} items",
+                f"retsize {label}: at most {limit} {ENDPOINTS[endpoint].list_field} "
+                f"({endpoint} cap {cap}; {owed} owed)",
+                f"{got} items",
                 pulled.exchange,
+                details={"items_per_retsize": seen},
             )
+        if got < floor:
+            pushed_instead(ctx, endpoint)
+            raise CheckFailed(
+                f"retsize {label}: {floor} {ENDPOINTS[endpoint].list_field} ({owed} owed, "
+                f"{'default ' if limit == cap and (value or 0) <= 0 else ''}limit {limit}; "
+                f"after [timing] report_ready {ctx.config.report_ready:g} s)",
+                f"{got} items",
+                pulled.exchange,
+                details={"items_per_retsize": seen},
+            )
+        ctx.judged("probes")
+        owed = max(0, owed - got)
     ctx.detail("items_per_retsize", seen)
+
+
+def reports_pushed(ctx: RunContext) -> None:
+    """With the suite's receiver up, one message first: if its report comes by push, the
+    account pushes reports and get_rpt hands none (P1), before 1505 are spent on it."""
+    sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(), custid=ctx.custid())
+    ctx.expect_accepted(sent, "single_send (does the account push its reports?)")
+    ctx.await_reports(ctx.sent_messages())
+    pushed_instead(ctx, "get_rpt")
+
+
+def pushed_instead(ctx: RunContext, endpoint: str) -> None:
+    """P1: while a kind is pushed, get_rpt / get_mo hand none of it: nothing to judge."""
+    if endpoint == "get_rpt":
+        pushed = any(r.source == "push" for m in ctx.sent_messages() for r in m.all_reports())
+    else:
+        pushed = any(mo.source == "push" for mo in ctx.mos)
+    if pushed:
+        raise NotApplicable(
+            f"the account pushes what {endpoint} would hand out (P1): its retsize is judged on "
+            "an account that pulls"
+        )
 
 
 @check(
@@ -298,7 +430,9 @@ def retsize_checks(ctx: RunContext, endpoint: str) -> None:
     "§2.5.5",
     "limits",
     Level.MUST,
-    "get_rpt gives at most retsize reports, at most 500; ≤ 0 or absent means 500",
+    "get_rpt gives at most retsize reports, at most 500; ≤ 0 or absent means 500: with more "
+    "owed, each probe gives exactly min(owed, its limit)",
+    cost=rpt_retsize_cost,
     interpretations=("F14",),
 )
 def rpt_retsize(ctx: RunContext) -> None:
@@ -310,7 +444,8 @@ def rpt_retsize(ctx: RunContext) -> None:
     "§2.4.5",
     "limits",
     Level.MUST,
-    "get_mo gives at most retsize MOs, at most 200; ≤ 0 or absent means 200",
+    "get_mo gives at most retsize MOs, at most 200; ≤ 0 or absent means 200: with more "
+    "owed (MOs injected), each probe gives exactly min(owed, its limit)",
     interpretations=("F14",),
 )
 def mo_retsize(ctx: RunContext) -> None:

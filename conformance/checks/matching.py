@@ -9,14 +9,11 @@ from smsapi.segments import segments_for_length
 
 from ..catalogue import Level, check
 from ..config import VendorConfig
-from ..context import RunContext
-from ..ledger import Item, SentMessage
-from ..outcomes import CheckFailed, CheckSkipped
+from ..context import LONG_LENGTH, NO_REPORT, RunContext, run_wide_cost
+from ..ledger import Item, Report, SentMessage, reports_of
+from ..outcomes import CheckFailed
 from ..shapes import is_int, msgid_findings
-from . import judge
-from .codec import try_parse
-
-LONG_LENGTH = 140  # characters with the signature: three 67-character segments (F9)
+from .common import judge, try_parse
 
 
 def long_cost(cfg: VendorConfig, mobiles: int = 1) -> int:
@@ -24,21 +21,18 @@ def long_cost(cfg: VendorConfig, mobiles: int = 1) -> int:
 
 
 def verify(ctx: RunContext, messages: list[SentMessage], rule: str) -> None:
-    """Wait for the reports of these messages, then hold each to §3.3."""
+    """Wait for the reports of these messages, then hold each to §3.3. A report found
+    by custid + mobile only (its msgid wrong) fails at once: no waiting out the timeout."""
     if not messages:
         raise CheckFailed("an accepted send recorded", "nothing accepted")
-    complete = ctx.await_reports(messages)
+    complete = ctx.await_reports(messages, stop_on_fault=True)
+    ctx.judged("messages", len(messages))
+    ctx.judged("reports", sum(len(m.all_reports()) for m in messages))
+    if ctx.ledger.faults(messages):
+        ctx.ledger.resolve(age=0)  # this check's sends are recorded: custid + mobile now
+        raise matching_fault(rule, ctx.ledger.faults(messages)[0])
     for m in messages:
-        expected_ids = {k: m.segment_id(k) for k in range(1, m.pktotal + 1)}
         for report in m.all_reports():
-            if report.matched_by == "custid":
-                raise CheckFailed(
-                    f"{rule}: the report of position {m.position} ({m.mobile}) pknum "
-                    f"{report.pknum} carries msgid {expected_ids.get(report.pknum, '?')}",
-                    f"msgid {report.data.get('msgid')!r} (found by custid {m.custid} + mobile)",
-                    [m.exchange, report.exchange],
-                    details={"send_msgid": m.base_msgid, "position": m.position},
-                )
             named = classify(str(report.data.get("mobile", ""))).national
             if named != classify(m.mobile).national:
                 raise CheckFailed(
@@ -74,6 +68,29 @@ def verify(ctx: RunContext, messages: list[SentMessage], rule: str) -> None:
     )
 
 
+def matching_fault(rule: str, report: Report) -> CheckFailed:
+    """§3.3 broken by one report: found by custid + mobile, its msgid not its segment's."""
+    got = f"msgid {report.data.get('msgid')!r}"
+    if report.msgid_names is not None:
+        other = report.msgid_names
+        got += f", the id of position {other.position} ({other.mobile})"
+    m = report.message
+    if m is None:  # its msgid names one of ours for another mobile; custid found nothing
+        return CheckFailed(
+            f"{rule}: the report for {report.data.get('mobile')!r} carrying its own message's "
+            "msgid",
+            got,
+            [report.msgid_names.exchange if report.msgid_names else None, report.exchange],
+        )
+    return CheckFailed(
+        f"{rule}: the report of position {m.position} ({m.mobile}) pknum {report.pknum} "
+        f"carries msgid {m.segment_id(report.pknum)}",
+        f"{got} (found by custid {m.custid} + mobile)",
+        [m.exchange, report.exchange],
+        details={"send_msgid": m.base_msgid, "position": m.position},
+    )
+
+
 @check(
     "MATCH-SINGLE-MSGID",
     "§3.3.1",
@@ -83,7 +100,7 @@ def verify(ctx: RunContext, messages: list[SentMessage], rule: str) -> None:
     cost=1,
 )
 def single_short(ctx: RunContext) -> None:
-    sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(), custid=ctx.custid())
+    sent = ctx.send_single(ctx.mobiles(1)[0], ctx.text(), custid=ctx.custid(), exdata="cfEcho")
     ctx.expect_accepted(sent, "single_send")
     verify(ctx, ctx.sent_messages(), "§3.3.1 single_send msgid")
 
@@ -142,7 +159,10 @@ def batch_long(ctx: RunContext) -> None:
     cost=3,
 )
 def multi_short(ctx: RunContext) -> None:
-    items = [Item(m, ctx.text(), custid=ctx.custid()) for m in ctx.mobiles(3, distinct=False)]
+    items = [
+        Item(m, ctx.text(), custid=ctx.custid(), exdata=f"cfEcho{n}")  # RPT-ECHO's evidence
+        for n, m in enumerate(ctx.mobiles(3, distinct=False), start=1)
+    ]
     sent = ctx.send_multi(items)
     ctx.expect_accepted(sent, "multi_send")
     if sent.custid != items[0].custid:
@@ -185,26 +205,21 @@ def expect_long(messages: list[SentMessage]) -> None:
 # ---------------------------------------------------------------- over the whole run
 
 
-def settled_messages(ctx: RunContext) -> list[SentMessage]:
-    ctx.settle()
-    if not ctx.ledger.messages:
-        raise CheckSkipped("nothing was sent in this run (no send checks selected or allowed)")
-    return ctx.ledger.messages
-
-
 @check(
     "MATCH-ALL-REPORTED",
     "§3.3 §2.5",
     "matching",
     Level.MUST,
     "every accepted segment gets a report within the report timeout",
+    cost=run_wide_cost,
     interpretations=("M2", "F2"),
     final=True,
 )
 def all_reported(ctx: RunContext) -> None:
-    messages = settled_messages(ctx)
+    messages = ctx.run_messages()
     missing = [(m, k) for m in messages for k in m.unreported()]
     segments = sum(m.pktotal for m in messages)
+    ctx.judged("segments", segments)  # a report owed and never come is a failure
     ctx.detail("segments", segments)
     ctx.detail("unreported", len(missing))
     ctx.detail("unmatched_reports", len(ctx.ledger.unmatched))
@@ -218,28 +233,66 @@ def all_reported(ctx: RunContext) -> None:
 
 
 @check(
+    "MATCH-NO-PHANTOM-REPORT",
+    "§3.3",
+    "matching",
+    Level.MUST,
+    "every report of the run matches a sent segment, by msgid or by custid + mobile (+ pknum)",
+    cost=run_wide_cost,
+    interpretations=("M2", "M11"),
+    final=True,
+)
+def no_phantoms(ctx: RunContext) -> None:
+    ctx.run_messages()
+    ctx.ledger.resolve(age=0)
+    arrived = [r for r in ctx.ledger.reports]
+    ctx.require_evidence("reports", len(arrived), NO_REPORT.format(n=len(ctx.ledger.messages)))
+    phantoms, earlier = [], []
+    for report in ctx.ledger.unmatched:
+        (earlier if ctx.before_run(report.data) else phantoms).append(report)
+    ctx.detail("reports", len(arrived))
+    ctx.detail("before_run", len(earlier))
+    if earlier:
+        ctx.warn(
+            f"{len(earlier)} report(s) of messages sent before this run (stime earlier, or "
+            "another suite run's custid): not judged"
+        )
+    if phantoms:
+        first = phantoms[0]
+        raise CheckFailed(
+            "every report matching a segment this run sent (msgid, or custid + mobile)",
+            f"{len(phantoms)} report(s) matching nothing, e.g. "
+            f"{ {k: first.data.get(k) for k in ('msgid', 'custid', 'mobile', 'stime')} }",
+            [first.exchange] if first.exchange else None,
+        )
+
+
+@check(
     "MATCH-NO-DUPLICATE-REPORT",
     "§2.5.1",
     "matching",
     Level.MUST,
     "no segment is reported twice (each report handed out once)",
+    cost=run_wide_cost,
     interpretations=("M6", "B5"),
     final=True,
 )
 def no_duplicates(ctx: RunContext) -> None:
-    messages = settled_messages(ctx)
+    messages = ctx.run_messages()
+    reports = reports_of(messages)
+    ctx.require_evidence("reports", len(reports), NO_REPORT.format(n=len(messages)))
     for m in messages:
-        for k, reports in m.reports.items():
-            pulled = [r for r in reports if r.source == "pull"]
+        for k, filed in m.reports.items():
+            pulled = [r for r in filed if r.source == "pull"]
             if len(pulled) > 1:
                 raise CheckFailed(
                     f"one report for segment {k} of {m.mobile} (msgid {m.segment_id(k)})",
                     f"{len(pulled)} reports",
                     [pulled[0].exchange, pulled[1].exchange],
                 )
-            if len(reports) > 1:
+            if len(filed) > 1:
                 ctx.warn(
-                    f"segment msgid {m.segment_id(k)} pushed {len(reports)} times "
+                    f"segment msgid {m.segment_id(k)} pushed {len(filed)} times "
                     "(at-least-once redelivery)"
                 )
 
@@ -250,11 +303,15 @@ def no_duplicates(ctx: RunContext) -> None:
     "matching",
     Level.MUST,
     "msgids are non-zero and never repeat: no two sent segments share an id",
+    cost=run_wide_cost,
     interpretations=("M2",),
     final=True,
 )
 def unique_msgids(ctx: RunContext) -> None:
-    messages = settled_messages(ctx)
+    messages = ctx.run_messages()
+    ctx.judged("sends", len({id(m.exchange) for m in messages}))
+    # The segment ids (pknum > 1) show only in reports: without one, half the rule is unseen.
+    ctx.require_evidence("reports", len(reports_of(messages)), NO_REPORT.format(n=len(messages)))
     zero = [m for m in messages if m.base_msgid == 0]
     if zero:
         raise CheckFailed("a non-zero msgid on success (§2.1.6)", "msgid 0", zero[0].exchange)
@@ -276,11 +333,28 @@ def unique_msgids(ctx: RunContext) -> None:
     "matching",
     Level.MUST,
     "every report carries its message's custid and mobile, so custid + mobile (+ pknum) finds it",
+    cost=run_wide_cost,
     interpretations=("M5", "F13"),
     final=True,
 )
 def custid_matching(ctx: RunContext) -> None:
-    messages = settled_messages(ctx)
+    messages = ctx.run_messages()
+    ctx.ledger.resolve(age=0)  # every send is recorded by now: custid + mobile decides
+    astray = ctx.ledger.misnamed(messages)
+    ctx.require_evidence(
+        "reports", len(reports_of(messages)) + len(astray), NO_REPORT.format(n=len(messages))
+    )
+    if astray:
+        report = astray[0]
+        m = report.msgid_names
+        raise CheckFailed(
+            f"the report with msgid {report.data.get('msgid')} (position {m.position}'s, "
+            f"pknum {report.data.get('pknum')}) carrying its message's custid {m.custid!r} and "
+            f"mobile {m.mobile}",
+            f"custid {report.data.get('custid')!r}, mobile {report.data.get('mobile')!r}: "
+            f"custid + mobile find no message of the run ({len(astray)} such report(s))",
+            [m.exchange, report.exchange],
+        )
     for m in messages:
         for report in m.all_reports():
             custid = report.data.get("custid")
@@ -308,11 +382,13 @@ def custid_matching(ctx: RunContext) -> None:
     Level.MUST,
     "pknum and pktotal are integers, 1 ≤ pknum ≤ pktotal, 1/1 for a short message, the same "
     "pktotal for every segment",
+    cost=run_wide_cost,
     interpretations=("F9",),
     final=True,
 )
 def pknum_pktotal(ctx: RunContext) -> None:
-    messages = settled_messages(ctx)
+    messages = ctx.run_messages()
+    ctx.require_evidence("reports", len(reports_of(messages)), NO_REPORT.format(n=len(messages)))
     for m in messages:
         totals = set()
         for report in m.all_reports():
@@ -342,17 +418,22 @@ def pknum_pktotal(ctx: RunContext) -> None:
     "matching",
     Level.MUST,
     "msgid is a 64-bit integer (a JSON number, not a string) in answers and reports",
+    cost=run_wide_cost,
     interpretations=("M1",),
     final=True,
 )
 def msgid_type(ctx: RunContext) -> None:
-    settled_messages(ctx)
-    for _, endpoint, exchange in ctx.exchanges:
+    ctx.run_messages()
+    answers = 0
+    for _, endpoint, exchange in list(ctx.exchanges):
         if endpoint not in SEND_ENDPOINTS or exchange.status != 200:
             continue
         answer = try_parse(exchange)
         if answer and answer.get("result") == 0:
+            answers += 1
             judge(ctx, msgid_findings(answer.get("msgid"), "answer"), "an int64 msgid", exchange)
+    ctx.require_evidence("answers", answers, "no send of the run was accepted")
+    ctx.require_evidence("reports", len(ctx.ledger.reports), "no report came during the run")
     for report in ctx.ledger.reports:
         findings = msgid_findings(report.data.get("msgid"), "report")
         judge(ctx, findings, "an int64 msgid", report.exchange)

@@ -4,12 +4,10 @@ bounded by the budget; the seed and example database are recorded for replay."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, example, given, seed, settings
+from hypothesis import example, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase
 
 from smsapi.errors import Result
 from smsapi.fields import custom_field_rule
@@ -20,36 +18,12 @@ from ..catalogue import Level, check
 from ..config import VendorConfig
 from ..context import RunContext
 from ..ledger import Item
-from ..outcomes import CheckFailed, CheckSkipped
-from .limits import expect_refusal
+from ..outcomes import CheckFailed
+from ..strategies import examples_within, hypothesis_settings
+from .common import expect_refusal
 
 GENERATED_MAX_LENGTH = 201  # generated lengths stay within three segments (budget)
 EDGES_COST = sum(segments_for_length(n) for n in strategies.CONTENT_EDGES)
-
-
-def hypothesis_settings(ctx: RunContext, max_examples: int) -> settings:
-    """No shrinking (every example costs messages); the database beside the report."""
-    folder = Path(ctx.config.report_dir or ".") / ".hypothesis"
-    ctx.detail("hypothesis", {"seed": ctx.seed, "database": str(folder), "examples": max_examples})
-    return settings(
-        max_examples=max_examples,
-        deadline=None,
-        derandomize=False,
-        database=DirectoryBasedExampleDatabase(str(folder)),
-        phases=(Phase.explicit, Phase.reuse, Phase.generate),
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-        print_blob=False,
-    )
-
-
-def examples_within(ctx: RunContext, per_example: int, fixed: int = 0) -> int:
-    """How many generated examples the budget allows (at least one, else skipped)."""
-    room = ctx.budget.left - fixed
-    count = min(ctx.config.max_examples, room // max(per_example, 1))
-    if count < 1:
-        raise CheckSkipped(f"budget left {ctx.budget.left}: not one example fits")
-    return count
 
 
 def run(ctx: RunContext, test: Callable[..., Any], max_examples: int) -> None:
@@ -110,6 +84,7 @@ def content_lengths(ctx: RunContext) -> None:
         sent = ctx.send("single_send", [Item(mobile, text, custid=ctx.custid())])
         if total <= MAX_CONTENT_CHARS:
             ctx.expect_accepted(sent, f"a content of {total} characters with the signature")
+            ctx.judged("sends")  # (expect_refusal counts the refused ones)
         else:
             expect_refusal(ctx, sent, f"{total} characters", Result.CONTENT_TOO_LONG)
 
@@ -145,6 +120,7 @@ def custom_fields(ctx: RunContext) -> None:
     def test(custid: str, exdata: str) -> None:
         sent = ctx.send("single_send", [Item(mobile, ctx.text(), custid=custid, exdata=exdata)])
         if custom_field_rule(custid) is None and custom_field_rule(exdata) is None:
+            ctx.judged("sends")  # (expect_refusal counts the refused ones)
             ctx.expect_accepted(sent, f"custid {custid!r}, exdata {exdata!r}")
             if sent.custid != custid:
                 raise CheckFailed(f"custid {custid!r} echoed", repr(sent.custid), sent.exchange)

@@ -10,8 +10,8 @@ from smsapi.matching import report_msgid
 from smsapi.push import PushKind
 
 from ..catalogue import Level, check
-from ..context import RunContext
-from ..outcomes import CheckFailed, CheckSkipped, NotApplicable
+from ..context import RunContext, run_wide_cost
+from ..outcomes import CheckFailed, NotApplicable
 from ..receiver import ACK, REFUSE, SILENT, Push, Receiver
 
 
@@ -22,10 +22,17 @@ def receiver(ctx: RunContext) -> Receiver:
 
 
 def pushes(ctx: RunContext) -> list[Push]:
-    ctx.settle()
-    got = receiver(ctx).snapshot()
-    if not got:
-        raise CheckSkipped("no push arrived during the run (is push enabled for the account?)")
+    """Every push of the run, its reports settled; alone (`--only`), the check first
+    arranges a little traffic of its own, so it judges as in the full run."""
+    rx = receiver(ctx)
+    ctx.run_messages()
+    got = rx.snapshot()
+    ctx.require_evidence(
+        "pushes",
+        len(got),
+        "no push arrived during the run: is push enabled for the account and pointed at "
+        "--callback-url?",
+    )
     return got
 
 
@@ -55,6 +62,7 @@ def delivered(ctx: RunContext) -> None:
         raise CheckFailed(
             f"a pushed report within {ctx.config.report_timeout:.0f} s", "none", sent.exchange
         )
+    ctx.judged("reports", len(reports))
     pulled = [r for r in reports if r.source != "push"]
     if pulled:
         raise CheckFailed("the report pushed", "it was pulled by get_rpt instead", sent.exchange)
@@ -70,8 +78,9 @@ def retry_check(ctx: RunContext, mode: str, what: str) -> None:
     ctx.await_reports(messages)
     log = rx.snapshot()[before:]
     unanswered = [p for p in log if p.answered == mode]
-    if not unanswered:
-        raise CheckSkipped(f"no push came to {what}")
+    ctx.require_evidence(
+        "pushes", len(unanswered), f"no push came to be {what}: is push enabled for the account?"
+    )
     acked = {
         report_msgid(item)
         for p in log
@@ -127,6 +136,7 @@ def retry_silent(ctx: RunContext) -> None:
     "each push is a form-urlencoded POST with userid, pwd, timestamp, cmd, seqid and a JSON "
     "array of items",
     final=True,
+    cost=run_wide_cost,
 )
 def push_form(ctx: RunContext) -> None:
     for push in pushes(ctx):
@@ -142,6 +152,7 @@ def push_form(ctx: RunContext) -> None:
     Level.MUST,
     "each push carries the account's userid and the §3.1 md5 pwd over a fresh timestamp",
     final=True,
+    cost=run_wide_cost,
 )
 def push_digest(ctx: RunContext) -> None:
     for push in pushes(ctx):
@@ -166,6 +177,7 @@ def push_digest(ctx: RunContext) -> None:
     "seqid grows by one with every push request (retries included), per kind",
     interpretations=("B4",),
     final=True,
+    cost=run_wide_cost,
 )
 def push_seqid(ctx: RunContext) -> None:
     by_kind: dict[PushKind, list[Push]] = defaultdict(list)
@@ -207,9 +219,9 @@ def push_batch_size(ctx: RunContext) -> None:
     ctx.expect_accepted(burst, f"a batch of {MAX_PUSH_RPTS + 1}")
     ctx.await_reports(ctx.sent_messages())
     largest: dict[str, int] = {}
-    for push in receiver(ctx).snapshot():
-        if not push.request or not push.kind:
-            continue
+    judged = [p for p in receiver(ctx).snapshot() if p.request and p.kind]
+    ctx.require_evidence("pushes", len(judged), "no push arrived for the 501-report burst")
+    for push in judged:
         count = len(push.request.items)
         largest[push.kind.value] = max(largest.get(push.kind.value, 0), count)
         if count > push.kind.max_items:

@@ -17,7 +17,7 @@ from smsapi.auth import (
     timestamp_skew,
 )
 from smsapi.codec import FORM_MEDIA, JSON_MEDIA, XML_MEDIA, media_type_of
-from smsapi.content import decode_mt_content, mt_content_issues
+from smsapi.content import decode_mt_content, lost_text_issue, mt_content_issues
 from smsapi.endpoints import ENDPOINTS, MAX_BATCH_MOBILES, MAX_MULTI_ITEMS
 from smsapi.fields import (
     EXNO_RE,
@@ -37,6 +37,7 @@ from .traffic import ProxyContext, Request
 
 REQUEST_MEDIA = (JSON_MEDIA, XML_MEDIA, "text/xml", FORM_MEDIA)  # §2.1.4, C2
 UTC_OFFSET = 8 * 3600  # A1: a timestamp in UTC wall-clock time is 8 h behind China time
+STALE_TIMESTAMP = 60.0  # W4: seconds after which a timestamp was not made for its request
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def recorded(ctx: ProxyContext, *endpoints: str) -> list[Request]:
 def verdict(ctx: ProxyContext, findings: list[Finding], judged: int, expected: str) -> None:
     """Fail on the plain findings; deviations fail (strict) or warn (lenient)."""
     ctx.detail("requests_judged", judged)
+    ctx.judged("requests", judged)  # no green without evidence (runner)
     plain = [f for f in findings if not f.rows]
     chosen = plain or findings
     if not chosen:
@@ -92,6 +94,7 @@ def endpoint_and_method(ctx: ProxyContext) -> None:
         raise CheckSkipped("no request was recorded")
     bad = [r for r in traffic if r.endpoint is None or r.method != "POST"]
     ctx.detail("requests_judged", len(traffic))
+    ctx.judged("requests", len(traffic))
     if bad:
         raise CheckFailed(
             "POST /sms/v2/std/single_send, batch_send, multi_send, get_mo, get_rpt or get_balance",
@@ -137,6 +140,22 @@ def schema(ctx: ProxyContext) -> None:
         if found:
             findings.append(Finding(r, "; ".join(found[:3]), ("U9",)))
     verdict(ctx, findings, len(reqs), "a request valid against the schema of its endpoint")
+
+
+@check(
+    "CLIENT-BODY-READABLE",
+    "§2.1.4 §2.1.7",
+    "client",
+    Level.MUST,
+    "every body reads as its format says: JSON in UTF-8 (or the charset it names), "
+    "well-formed XML, a form",
+    interpretations=("W1", "C14"),
+)
+def body_readable(ctx: ProxyContext) -> None:
+    reqs = recorded(ctx)
+    findings = [Finding(r, f"unreadable: {r.unreadable[:160]}") for r in reqs if r.unreadable]
+    findings += [Finding(r, "; ".join(r.notes), ("W1",)) for r in reqs if r.notes]
+    verdict(ctx, findings, len(reqs), "a body a carrier reads without guessing")
 
 
 # ---------------------------------------------------------------- §3.1 authentication
@@ -244,7 +263,7 @@ def timestamp_format(ctx: ProxyContext) -> None:
     "client",
     Level.MUST,
     "timestamp is the time of sending in China time (时间戳请填写发送时动态的准确时间)",
-    interpretations=("A1", "U6"),
+    interpretations=("A1", "U6", "W4"),
 )
 def timestamp_fresh(ctx: ProxyContext) -> None:
     reqs = [r for r in recorded(ctx) if resolve_timestamp(r.text("timestamp"), r.moment)]
@@ -255,6 +274,9 @@ def timestamp_fresh(ctx: ProxyContext) -> None:
     for r in reqs:
         skew = timestamp_skew(r.text("timestamp"), r.moment) or 0.0
         if abs(skew) <= tolerance:
+            if skew < -STALE_TIMESTAMP:
+                why = f"timestamp {r.text('timestamp')} is {-skew:.0f} s old: a digest reused"
+                findings.append(Finding(r, f"{why} past its timestamp (W4)", ("W4",)))
             continue
         if abs(skew + UTC_OFFSET) <= tolerance:
             findings.append(Finding(r, f"timestamp {r.text('timestamp')} is UTC time", ("A1",)))
@@ -274,7 +296,7 @@ def timestamp_fresh(ctx: ProxyContext) -> None:
     "client",
     Level.MUST,
     "content is the text in GBK, urlencoded (urlencode（GBK明文）); not UTF-8, not raw",
-    interpretations=("C7", "U7"),
+    interpretations=("C7", "U7", "W3"),
 )
 def content_gbk(ctx: ProxyContext) -> None:
     reqs = recorded(ctx, "single_send", "batch_send", "multi_send")
@@ -284,6 +306,9 @@ def content_gbk(ctx: ProxyContext) -> None:
             issues = mt_content_issues(value)
             if issues:
                 findings.append(Finding(r, f"{where}{value[:40]!r}: {'; '.join(issues)}"))
+            elif lost_text_issue(decode_mt_content(value).text):
+                lost = lost_text_issue(decode_mt_content(value).text)
+                findings.append(Finding(r, f"{where}{value[:40]!r}: {lost}", ("W3",)))
     verdict(ctx, findings, len(reqs), "content such as %b2%e2%ca%d4%b6%cc%d0%c5 (测试短信)")
 
 
@@ -414,6 +439,7 @@ def poll_drain(ctx: ProxyContext) -> None:
     follow = ctx.settings.poll_follow
     late = lagging_after_data(polls, follow)
     ctx.detail("polls", len(polls))
+    ctx.judged("polls", len(polls))
     if late:
         gap = max(late, key=lambda g: g.seconds)
         raise CheckFailed(
@@ -440,6 +466,7 @@ def poll_wait(ctx: ProxyContext) -> None:
     wait, slack = ctx.settings.poll_wait, ctx.settings.poll_slack
     early = too_soon_after_empty(polls, wait, slack)
     ctx.detail("polls", len(polls))
+    ctx.judged("polls", len(polls))
     if early:
         gap = min(early, key=lambda g: g.seconds)
         raise CheckFailed(

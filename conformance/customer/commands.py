@@ -5,16 +5,19 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from smsapi.errors import result_text
+
 from ..catalogue import Check, select
 from ..config import ConfigError, VendorConfig
 from ..outcomes import Unreachable
 from ..output import report_bus
-from .proxy import Proxy, Recorded
+from .proxy import Proxy, Recorded, mock_flags
 from .pushing import ReceiverContext, ReceiverSettings
 from .run import run_checks
 from .terminal import CustomerTerminal
@@ -176,8 +179,11 @@ def proxy_cmd(duration: float | None, max_requests: int | None, **options: Any) 
     verbose = options["verbose"]
 
     def show(rec: Recorded) -> None:
-        if verbose:
+        flags = mock_flags(rec)  # shown even when not verbose: they explain a -100001
+        if verbose or flags:
             click.echo(f"  {rec.index:>5} {rec.method} {rec.path} → {rec.status}", err=True)
+        for flag in flags:
+            click.echo(f"        the mock says: {flag}", err=True)
 
     proxy = Proxy(settings.listen, settings.upstream, settings.timeout, on_record=show)
     try:
@@ -227,8 +233,27 @@ def wait_until_stopped(proxy: Proxy, duration: float | None, max_requests: int |
 
 
 def proxy_figures(metrics: dict[str, Any]) -> str:
+    """The recorded traffic as lines a person reads (not a Python dict)."""
     px = metrics.get("proxy", {})
-    return (
-        f"requests: {px.get('requests', 0)} {px.get('by_endpoint', {})}; carrier results "
-        f"{px.get('answer_results', {})}; upstream errors {px.get('upstream_errors', 0)}"
+    endpoints = _counts(px.get("by_endpoint", {}), str)
+    results = _counts(px.get("answer_results", {}), _result_label)
+    return "\n".join(
+        [
+            f"requests: {px.get('requests', 0)}" + (f" ({endpoints})" if endpoints else ""),
+            f"carrier results: {results or 'none'}",
+            f"upstream errors: {px.get('upstream_errors', 0)}",
+        ]
     )
+
+
+def _counts(counts: dict[str, int], label: Callable[[str], str]) -> str:
+    """{"get_rpt": 3, "single_send": 1} → "get_rpt 3, single_send 1" (most first)."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{label(name)} ×{count}" for name, count in ranked)
+
+
+def _result_label(code: str) -> str:
+    try:
+        return f"{code} ({result_text(int(code), 'en')})"
+    except ValueError:
+        return code

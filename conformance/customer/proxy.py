@@ -18,7 +18,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from smsapi.client import Exchange
+from smsapi.codec import charset_of, json_body_text
 from smsapi.endpoints import ENDPOINTS
+from smsapi.errors import CodecError
 
 # RFC 9110 §7.6.1 hop-by-hop headers, plus what the HTTP libraries recompute.
 HOP_BY_HOP = frozenset(
@@ -93,11 +95,36 @@ class Recorded:
             "method": self.method,
             "path": self.path,
             "content_type": self.content_type,
-            "request": self.request_body.decode("utf-8", "replace"),
+            "request": body_text(self.request_body, self.content_type),
             "status": self.status,
-            "answer": self.answer_body[:4096].decode("utf-8", "replace"),
+            "answer": body_text(
+                self.answer_body[:4096], header(self.answer_headers, "Content-Type")
+            ),
             "upstream_error": self.upstream_error,
         }
+
+
+def body_text(body: bytes, content_type: str) -> str:
+    """A body as text for traffic.jsonl, read as the mock reads it (W1): its declared
+    charset, else UTF-8, else GB18030 (GBK bodies of Java clients stay legible)."""
+    try:
+        return json_body_text(body, charset_of(content_type), [])
+    except CodecError:
+        return body.decode("utf-8", "replace")
+
+
+def mock_flags(rec: Recorded) -> list[str]:
+    """What the mock carrier said of a request in its answer headers: why it could not
+    read it (X-Mock-Reason of an unreadable body, C14) and what it accepted but flagged
+    (X-Mock-Warning, W1-W4). A real carrier sends neither."""
+    flags = []
+    reason = header(rec.answer_headers, "X-Mock-Reason")
+    if reason.startswith("UNREADABLE"):
+        flags.append(reason)
+    warning = header(rec.answer_headers, "X-Mock-Warning")
+    if warning:
+        flags.append(f"warning: {warning}")
+    return flags
 
 
 def header(headers: dict[str, str], name: str) -> str:

@@ -3,7 +3,6 @@ every push with the receiver's answer, judged by smsapi.push."""
 
 from __future__ import annotations
 
-import json
 import random
 import socket
 import threading
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 
 from smsapi.client import Exchange
+from smsapi.codec import loads_json
 from smsapi.fields import userid_rule
 from smsapi.push import (
     PushKind,
@@ -224,7 +224,10 @@ class ReceiverContext(CustomerContext):
         exchange.answer_headers = dict(response.headers)
         exchange.answer_body = response.content
         counts: dict[int, int] = {}
-        for msgid in _msgids(json.loads(response.content.decode("utf-8-sig"))):
+        stored = loads_json(
+            response.content.decode("utf-8-sig", "replace"), what="stored_url's answer"
+        )
+        for msgid in _msgids(stored):
             counts[msgid] = counts.get(msgid, 0) + 1
         return counts, exchange
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from smsapi.auth import CHINA_TZ
-from smsapi.codec import parse_answer, parse_request, request_format
+from smsapi.codec import charset_of, parse_answer, parse_request, request_format
 from smsapi.endpoints import ENDPOINTS
 from smsapi.errors import CodecError
 from smsapi.fields import int_value, text_value
@@ -60,6 +60,8 @@ class Request:
     rec: Recorded
     endpoint: str
     fields: dict[str, Any] | None  # None: the body could not be read at all
+    notes: tuple[str, ...] = ()  # read, but off-spec (smsapi.codec: a GBK JSON body, W1)
+    unreadable: str = ""  # why the body could not be read
 
     def text(self, name: str) -> str:
         return text_value((self.fields or {}).get(name))
@@ -100,12 +102,13 @@ class ProxyContext(CustomerContext):
             if name is None or rec.method != "POST" or (endpoints and name not in endpoints):
                 continue
             if rec.index not in self._read:
+                body, notes, why = rec.request_body, [], ""
                 try:
-                    body = rec.request_body
-                    fields = parse_request(body, request_format(rec.content_type, body))
-                except CodecError:
-                    fields = None
-                self._read[rec.index] = Request(rec, name, fields)
+                    fmt = request_format(rec.content_type, body)
+                    fields = parse_request(body, fmt, charset_of(rec.content_type), notes)
+                except CodecError as exc:
+                    fields, why = None, str(exc)
+                self._read[rec.index] = Request(rec, name, fields, tuple(notes), why)
             out.append(self._read[rec.index])
         return out
 

@@ -2,8 +2,11 @@
 
 The layout is the input of the sign-off and comparison reports (issue 7): keep it
 stable, and bump REPORT_FORMAT_VERSION on any change a reader must know about.
-Top-level keys: format, format_version, suite, target, run, settings, verdict, summary,
-categories, checks, metrics. See docs/conformance.md for each field.
+Top-level keys: format, format_version, suite, target, run, settings, verdict, coverage,
+exit_code, accepted_incomplete, summary, categories, checks, metrics. See
+docs/conformance.md for each field. Format 2 (issue 15): the verdict may be "incomplete",
+an outcome may be "inconclusive", each check says what it judged ("judged") and, when it
+did not judge, what would ("remedy").
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from .. import REPORT_FORMAT_VERSION, SUITE_NAME, SUITE_VERSION
 from ..catalogue import CATEGORIES, Level
 from ..events import Event, RunFinished
 from ..outcomes import Outcome
-from .summary import WEIGHTS, category_counts, verdict
+from ..verdict import remedy_for
+from .summary import WEIGHTS, category_counts, verdict, verdict_line
 
 REPORT_NAME = "report.json"
 FORMAT = "tongyu-conformance-report"
@@ -69,6 +73,10 @@ def build_report(run: RunFinished) -> dict[str, Any]:
         },
         "settings": cfg.settings_dict(),
         "verdict": verdict(run),
+        "verdict_line": verdict_line(run),
+        "coverage": run.coverage.to_dict(),
+        "exit_code": run.exit_code,
+        "accepted_incomplete": bool(run.accepted_note),
         "summary": {
             "outcomes": {k: v for k, v in counts.get("total", {}).items() if k != "score"},
             "score": counts.get("total", {}).get("score"),
@@ -97,9 +105,17 @@ def check_record(run: RunFinished, check: Any) -> dict[str, Any]:
         "warnings": [w.to_dict() for w in result.warnings],
         "details": result.details,
         "messages_sent": result.messages_sent,
+        "judged": result.judged,
+        "remedy": "" if result.outcome.judged else _remedy(run, result),
         "evidence": [e.to_dict() for e in result.evidence],
         "reproducers": [e.to_dict() for e in result.reproducers],
     }
+
+
+def _remedy(run: RunFinished, result: Any) -> str:
+    if result.outcome is Outcome.NOT_APPLICABLE:
+        return ""
+    return remedy_for(result, run.config)
 
 
 class JsonReport:

@@ -11,12 +11,22 @@ from ..outcomes import Outcome
 # Must-checks weigh more than should-checks in a score (issue 5: "must-checks weighted
 # above should-checks").
 WEIGHTS = {Level.MUST: 3, Level.SHOULD: 1}
-CREDIT = {Outcome.PASSED: 1.0, Outcome.WARNED: 1.0, Outcome.FAILED: 0.0, Outcome.ERROR: 0.0}
+# A check not judged (skipped, inconclusive) earns nothing but still counts: a run that
+# skips half its checks cannot score 100 %. Not applicable checks do not count at all.
+CREDIT = {
+    Outcome.PASSED: 1.0,
+    Outcome.WARNED: 1.0,
+    Outcome.FAILED: 0.0,
+    Outcome.ERROR: 0.0,
+    Outcome.SKIPPED: 0.0,
+    Outcome.INCONCLUSIVE: 0.0,
+}
 
 
 def category_counts(run: RunFinished) -> dict[str, dict[str, Any]]:
     """Per category and in total: how many checks ended in each outcome, and the score
-    (weighted share of judged checks that passed; None when none was judged)."""
+    (weighted share of the applicable checks that were judged and held; None when no
+    check applied)."""
     rows: dict[str, dict[str, Any]] = {}
     weights: dict[str, list[float]] = {}
     for check in run.checks:
@@ -37,5 +47,12 @@ def category_counts(run: RunFinished) -> dict[str, dict[str, Any]]:
 
 
 def verdict(run: RunFinished) -> str:
-    """pass: no check failed or errored (warnings, skips and n/a allowed)."""
-    return "fail" if run.failed else "pass"
+    """pass, fail or incomplete (conformance/verdict.py: no pass without full evidence)."""
+    return run.verdict.value
+
+
+def verdict_line(run: RunFinished) -> str:
+    """The verdict with what it rests on, as every report states it first."""
+    text = f"{run.verdict.value.upper()}: {run.coverage.headline}"
+    note = run.accepted_note
+    return text + (f" ({note})" if note else "")

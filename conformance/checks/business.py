@@ -4,16 +4,15 @@ the carrier's rtime - stime reported beside it."""
 
 from __future__ import annotations
 
-from smsapi.endpoints import MAX_MULTI_ITEMS
 from smsapi.mobile import Operator
-from smsapi.segments import SINGLE_SEGMENT_CHARS
 
 from .. import metrics
 from ..catalogue import Level, check
 from ..config import VendorConfig
 from ..context import NO_REPORT, RunContext, run_wide_cost
-from ..ledger import Item, reports_of
+from ..ledger import reports_of
 from ..outcomes import CheckFailed, CheckSkipped, Inconclusive
+from .common import send_numbered
 
 NETWORKS = (Operator.CHINA_MOBILE, Operator.CHINA_UNICOM, Operator.CHINA_TELECOM)
 
@@ -106,16 +105,8 @@ def delivery_rate_cost(cfg: VendorConfig) -> int:
 
 
 def top_up_segments(ctx: RunContext, count: int) -> None:
-    """count short messages to the test mobiles: multi_sends of up to 100, each text
-    numbered so that a carrier merging repeated numbers still owes each (§2.3.1)."""
-    room = SINGLE_SEGMENT_CHARS - ctx.config.signature_length
-    done = 0
-    while done < count:
-        size = min(count - done, MAX_MULTI_ITEMS)
-        mobiles = ctx.mobiles(size, distinct=False)
-        items = [Item(m, f"{done + n:04d} {ctx.text()}"[:room]) for n, m in enumerate(mobiles)]
-        ctx.expect_accepted(ctx.send_multi(items), f"multi_send of {size} items (rate sample)")
-        done += size
+    """count more short messages for the rate sample, owed their reports."""
+    send_numbered(ctx, count, "rate sample")
     ctx.settled = False  # the new messages are owed their reports
 
 

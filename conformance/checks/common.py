@@ -15,10 +15,12 @@ import requests
 
 from smsapi.client import Exchange, SendResult
 from smsapi.codec import Format, parse_answer
-from smsapi.endpoints import ENDPOINTS
+from smsapi.endpoints import ENDPOINTS, MAX_MULTI_ITEMS
 from smsapi.errors import CodecError, Result, result_text
+from smsapi.segments import SINGLE_SEGMENT_CHARS
 
 from ..context import MO, RunContext
+from ..ledger import Item
 from ..outcomes import CheckFailed, Inconclusive
 from ..shapes import Finding, answer_findings
 
@@ -205,3 +207,17 @@ def arrange_mos(ctx: RunContext, count: int = 1) -> list[MO]:
             "/__admin/accounts/<userid>/mo) or reply from a test phone within [timing] mo_wait"
         )
     return mos
+
+
+def send_numbered(ctx: RunContext, count: int, why: str) -> None:
+    """count short messages to the test mobiles, reports owed: multi_sends of up to 100
+    (§2.3.1), each item's text numbered so that a carrier merging repeated numbers still
+    owes each."""
+    room = SINGLE_SEGMENT_CHARS - ctx.config.signature_length
+    done = 0
+    while done < count:
+        size = min(count - done, MAX_MULTI_ITEMS)
+        mobiles = ctx.mobiles(size, distinct=False)
+        items = [Item(m, f"{done + n:04d} {ctx.text()}"[:room]) for n, m in enumerate(mobiles)]
+        ctx.expect_accepted(ctx.send_multi(items), f"multi_send of {size} items ({why})")
+        done += size

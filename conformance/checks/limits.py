@@ -8,7 +8,7 @@ import time
 from smsapi.endpoints import ENDPOINTS, MAX_BATCH_MOBILES, MAX_MULTI_ITEMS
 from smsapi.errors import Result
 from smsapi.fields import CUSTOM_MAX
-from smsapi.segments import MAX_CONTENT_CHARS, SINGLE_SEGMENT_CHARS, segments_for_length
+from smsapi.segments import MAX_CONTENT_CHARS, segments_for_length
 
 from ..catalogue import Level, check
 from ..config import VendorConfig
@@ -16,7 +16,7 @@ from ..context import RunContext
 from ..ledger import Item
 from ..outcomes import CheckFailed, Inconclusive, NotApplicable
 from ..shapes import is_int
-from .common import expect_refusal, inject_mos
+from .common import expect_refusal, inject_mos, send_numbered
 
 
 @check(
@@ -316,17 +316,8 @@ def rpt_retsize_cost(cfg: VendorConfig) -> int:
 
 
 def arrange_reports(ctx: RunContext, count: int) -> None:
-    """count short messages to the test mobiles, reports owed: multi_sends of 100, each
-    item's text numbered, so that a carrier merging repeated numbers still owes each."""
-    room = SINGLE_SEGMENT_CHARS - ctx.config.signature_length
-    done = 0
-    while done < count:
-        size = min(count - done, MAX_MULTI_ITEMS)
-        mobiles = ctx.mobiles(size, distinct=False)
-        items = [Item(m, f"{done + n:04d} {ctx.text()}"[:room]) for n, m in enumerate(mobiles)]
-        sent = ctx.send_multi(items)
-        ctx.expect_accepted(sent, f"multi_send of {size} items (arranging reports)")
-        done += size
+    """count short messages to the test mobiles, reports owed, then time to be due."""
+    send_numbered(ctx, count, "arranging reports")
     time.sleep(ctx.config.report_ready)  # a real carrier's reports take a while to be due
 
 

@@ -294,8 +294,8 @@ def wait_listening(url: str, process: subprocess.Popen, timeout: float = 30.0) -
         if process.poll() is not None:
             pytest.fail(f"receiver exited: {process.communicate()}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not yet, or a JVM warming up
             time.sleep(0.05)
     pytest.fail("receiver did not listen within 30 s")

@@ -150,12 +150,16 @@ class TerminalReporter:
         delivery = metrics.get("delivery", {})
         messages = metrics.get("messages", {})
         latency = delivery.get("latency_s", {})
-        return (
+        line = (
             f"messages: {messages.get('segments_billed', 0)} billed of a budget of "
             f"{messages.get('budget')}, cost {messages.get('cost', 0)} yuan; delivery rate "
-            f"{_pct(delivery.get('rate'))}, p99 {latency.get('p99')} s by the suite's clock "
-            f"(arrival bound ≤ {delivery.get('bound_s')} s), within 5 s "
-            f"{_pct(delivery.get('within_limit'))}"
+            f"{_pct(delivery.get('rate'))}"
+        )
+        if latency.get("p99") is None:  # no report was timed: no figure to show
+            return line
+        return (
+            f"{line}, p99 {latency['p99']} s by the suite's clock (arrival bound ≤ "
+            f"{delivery.get('bound_s')} s), within 5 s {_pct(delivery.get('within_limit'))}"
         )
 
 

@@ -626,6 +626,27 @@ def _empty_optional_refused(call: Call) -> dict | None:
     return None
 
 
+def _field_length(call: Call, name: str) -> int:
+    return len(str(call.fields.get(name, "")))
+
+
+def _refuse_at_length(name: str, length: int, code: int) -> Hook:
+    """Sends whose field is exactly length characters long are refused with code."""
+    return on_request(SENDS, lambda c: refuse(code) if _field_length(c, name) == length else None)
+
+
+def _cut_past(name: str, limit: int) -> Hook:
+    """Sends whose field is longer than limit are accepted with the field cut to limit."""
+    return on_request(
+        SENDS,
+        lambda c: (
+            c.with_fields(**{name: str(c.fields[name])[:limit]})
+            if _field_length(c, name) > limit
+            else None
+        ),
+    )
+
+
 # ---------------------------------------------------------------- the mutants
 
 
@@ -709,70 +730,35 @@ MUTANTS: tuple[Mutant, ...] = (
         "§2.1.5 custid up to 64 characters",
         "a custid of exactly 64 characters is refused with -100004",
         ("LIMIT-CUSTID",),
-        request=on_request(
-            SENDS,
-            lambda c: (
-                refuse(Result.CUSTOM_FIELD_INVALID)
-                if len(str(c.fields.get("custid", ""))) == 64
-                else None
-            ),
-        ),
+        request=_refuse_at_length("custid", 64, Result.CUSTOM_FIELD_INVALID),
     ),
     _m(
         "custid-65-accepted",
         "§2.1.5 custid over 64 characters is refused",
         "a custid of 65 characters is accepted (cut to 64)",
         ("LIMIT-CUSTID",),
-        request=on_request(
-            SENDS,
-            lambda c: (
-                c.with_fields(custid=str(c.fields["custid"])[:64])
-                if len(str(c.fields.get("custid", ""))) > 64
-                else None
-            ),
-        ),
+        request=_cut_past("custid", 64),
     ),
     _m(
         "exdata-64-refused",
         "§2.1.5 exdata up to 64 characters",
         "an exdata of exactly 64 characters is refused with -100004",
         ("LIMIT-EXDATA",),
-        request=on_request(
-            SENDS,
-            lambda c: (
-                refuse(Result.CUSTOM_FIELD_INVALID)
-                if len(str(c.fields.get("exdata", ""))) == 64
-                else None
-            ),
-        ),
+        request=_refuse_at_length("exdata", 64, Result.CUSTOM_FIELD_INVALID),
     ),
     _m(
         "svrtype-10-refused",
         "§2.1.5 svrtype up to 10 letters or digits",
         "an svrtype of exactly 10 characters is refused with -100252",
         ("LIMIT-SVRTYPE",),
-        request=on_request(
-            SENDS,
-            lambda c: (
-                refuse(Result.SVRTYPE_INVALID)
-                if len(str(c.fields.get("svrtype", ""))) == 10
-                else None
-            ),
-        ),
+        request=_refuse_at_length("svrtype", 10, Result.SVRTYPE_INVALID),
     ),
     _m(
         "svrtype-11-accepted",
         "§2.1.5 / §4 svrtype over 10 characters: -100252",
         "an svrtype of 11 characters is accepted (cut to 10)",
         ("LIMIT-SVRTYPE",),
-        request=on_request(
-            SENDS,
-            lambda c: (
-                c.with_fields(svrtype=str(c.fields["svrtype"])[:10])
-                if len(str(c.fields.get("svrtype", ""))) > 10
-                else None
-            ),
-        ),
+        request=_cut_past("svrtype", 10),
     ),
     _m(
         "rpt-retsize-default-1",

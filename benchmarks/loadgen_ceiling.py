@@ -5,7 +5,7 @@ answers every request at once with result 0 and no reports, so the generator (sm
 encoding, md5 digest, JSON, geventhttpclient) is what runs out first. Reports never
 come, so the verdicts fail by design; the figure is the sustained request rate.
 
-    .venv/bin/python benchmarks/loadgen_ceiling.py [--seconds 20] [--users 50]
+    .venv/bin/python -m benchmarks.loadgen_ceiling [--seconds 20] [--users 50] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 from mockcarrier.launch import free_port
+
+from .common import Row, Run, results_argument
 
 CANNED = r"""
 import asyncio, sys
@@ -51,7 +53,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--scenario", default="volume")
+    results_argument(parser)
     args = parser.parse_args()
+    run = Run("loadgen_ceiling", args, store="none")
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", CANNED, str(port)])
     try:
@@ -97,17 +101,24 @@ def main() -> int:
         if e.endswith("_send")
         for n in by.values()
     )
-    print(
-        json.dumps(
-            {
-                "users": args.users,
-                "seconds": args.seconds,
-                "send_requests_per_s": round(sends / window, 1),
-                "messages_per_s": summary["volume"]["sustained_rate"],
-                "http_p50_ms": summary["http_latency"]["all_sends"]["p50_ms"],
-            }
-        )
+    figures = {
+        "users": args.users,
+        "seconds": args.seconds,
+        "send_requests_per_s": round(sends / window, 1),
+        "messages_per_s": summary["volume"]["sustained_rate"],
+        "http_p50_ms": summary["http_latency"]["all_sends"]["p50_ms"],
+    }
+    print(json.dumps(figures))
+    row = Row(
+        title="the load generator's ceiling: one Locust process against a canned carrier",
+        figure=f"{figures['send_requests_per_s']:.0f} send requests/s "
+        f"({figures['messages_per_s']:.0f} messages/s, p50 {figures['http_p50_ms']:.1f} ms, "
+        f"{args.users} users, {args.seconds} s)",
+        baseline="",
+        figures=figures,
+        headline="send_requests_per_s",
     )
+    run.save([row], {"summary": summary})
     return 0
 
 

@@ -1,6 +1,6 @@
 """How promptly a report due at T is pushed: lag = arrival at the receiver - T.
 
-    .venv/bin/python -m benchmarks.push_lag [--reports 400] [--workers 1]
+    .venv/bin/python -m benchmarks.push_lag [--reports 400] [--workers 1] [--results-dir DIR]
 
 Serves the mock (default delivery profile, real time) with report push on towards a
 receiver in this process, sends the messages over a couple of seconds so due times
@@ -23,7 +23,7 @@ from mockcarrier.launch import launch
 from smsapi import Client
 from smsapi.push import parse_push_request, push_answer_body
 
-from .common import machine, percentile
+from .common import Row, Run, machine, percentile, results_argument
 
 CONFIG = """
 [[accounts]]
@@ -54,6 +54,10 @@ class Arrivals:
                         if int(item["msgid"]) not in arrivals.at:
                             arrivals.at[int(item["msgid"])] = now
                             arrivals.seqid[int(item["msgid"])] = push.seqid or 0
+                if push.kind is None:  # not a push of the interface: refused
+                    self.send_response(400)
+                    self.end_headers()
+                    return
                 answer = push_answer_body(push.kind, push.seqid or 0)
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(answer)))
@@ -72,7 +76,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=400)
     parser.add_argument("--workers", type=int, default=1)
+    results_argument(parser)
     args = parser.parse_args()
+    run = Run("push_lag", args)
 
     arrivals = Arrivals()
     receiver = arrivals.serve()
@@ -120,6 +126,25 @@ def main() -> None:
         f"   p99 {percentile(pickup, 99):.1f} ms"
     )
     print(f"  machine: {machine()}")
+    figures = {
+        "reports": len(lags),
+        "p50_ms": statistics.median(lags),
+        "p99_ms": percentile(lags, 99),
+        "max_ms": max(lags),
+        "min_ms": min(lags),
+        "pickup_p50_ms": statistics.median(pickup),
+        "pickup_p99_ms": percentile(pickup, 99),
+    }
+    row = Row(
+        title="push lag: a report's arrival at the receiver − its due time",
+        figure=f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
+        f"max {figures['max_ms']:.1f} ms ({len(lags)} of {args.reports} reports; of which due "
+        f"→ push started p50 {figures['pickup_p50_ms']:.1f} ms)",
+        baseline="",
+        figures=figures,
+        headline="p99_ms",
+    )
+    run.save([row], {"lag_ms": lags, "pickup_ms": pickup})
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from smsapi.tender import CHANNEL_SUFFIX, DELIVERY_LIMIT_S, DELIVERY_RATE_MIN
 
 if TYPE_CHECKING:
     from .config import VendorConfig
-    from .context import RunContext
 
 
 class Level(str, Enum):
@@ -28,7 +29,8 @@ CATEGORIES: dict[str, str] = {
     "balance": "§2.6 balance answers and billing",
     "robustness": "hostile input: bombs, huge bodies, garbage (should-checks)",
     "push": "§2.7 / §2.8 pushes to the suite's own receiver",
-    "business": "tender §2.1: one channel ending in 12122, delivery ≤ 5 s, rate ≥ 99 %",
+    "business": f"tender §2.1: one channel ending in {CHANNEL_SUFFIX}, "
+    f"delivery ≤ {DELIVERY_LIMIT_S:g} s, rate ≥ {DELIVERY_RATE_MIN:.0%}",
     # The customer's side (issue 10): `conformance client` and `conformance proxy` only.
     "receiver": "§2.7 / §2.8 a customer's push receiver, pushed to by the suite",
     "client": "a customer's requests to a carrier, recorded by the suite's proxy",
@@ -37,6 +39,8 @@ CATEGORIES: dict[str, str] = {
 SIDES: dict[str, str] = {"receiver": "receiver", "client": "client"}
 
 Cost = int | Callable[["VendorConfig"], int]
+# A check function: takes its side's context (RunContext, ReceiverContext, ProxyContext).
+CheckFunc = TypeVar("CheckFunc", bound=Callable[..., Any])
 
 # What a check needs of the configuration to apply at all (else NOT_APPLICABLE, known
 # before it runs, so --dry-run shows it too): an auth mode the vendor enabled, the suite's
@@ -70,7 +74,7 @@ class Check:
     category: str
     level: Level
     title: str  # the rule, one line
-    func: Callable[[RunContext], Any]
+    func: Callable[[Any], Any]  # called with the context of the check's side
     cost: Cost = 0  # worst-case billed segments (budget, --dry-run)
     interpretations: tuple[str, ...] = ()  # rows of docs/interpretations.md
     final: bool = False  # runs after every other check, over the whole run's traffic
@@ -120,12 +124,12 @@ def check(
     interpretations: tuple[str, ...] = (),
     final: bool = False,
     needs: tuple[str, ...] = (),
-) -> Callable[[Callable[[RunContext], Any]], Callable[[RunContext], Any]]:
+) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function under a stable id."""
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category}")
 
-    def register(func: Callable[[RunContext], Any]) -> Callable[[RunContext], Any]:
+    def register(func: CheckFunc) -> CheckFunc:
         if check_id in REGISTRY:
             raise ValueError(f"duplicate check id {check_id}")
         REGISTRY[check_id] = Check(

@@ -18,7 +18,7 @@ from click.core import ParameterSource
 
 from . import SUITE_VERSION
 from .catalogue import CATEGORIES, Check, select
-from .config import ConfigError, VendorConfig, load_config, read_mobiles_file
+from .config import VendorConfig, VendorConfigError, load_config, read_mobiles_file
 from .outcomes import Unreachable
 from .output import report_bus
 from .output.terminal import TerminalReporter
@@ -196,9 +196,9 @@ def run(config_path: str | None, dry_run: bool, verbose: bool, **options: Any) -
 def selfcheck_cmd(defects: tuple[str, ...], keep: str | None) -> None:
     """Run the suite against the mock carrier, clean and once per defect mode: the clean
     run must pass, every defect must be caught by the check of its rule (exit 1 otherwise)."""
-    from .selfcheck import Verdict, selfcheck
+    from .selfcheck import SelfcheckVerdict, selfcheck
 
-    def show(verdict: Verdict) -> None:
+    def show(verdict: SelfcheckVerdict) -> None:
         if verdict.name == "clean":
             # the run's own verdict and what it rests on (issue 15): a clean run that
             # judged too little is INCOMPLETE, not a pass, whatever did not fail
@@ -229,7 +229,7 @@ def selfcheck_cmd(defects: tuple[str, ...], keep: str | None) -> None:
 
 
 def configure(config_path: str | None, options: dict[str, Any]) -> VendorConfig:
-    """vendor.toml, then the command line; a ConfigError is a usage error."""
+    """vendor.toml, then the command line; a VendorConfigError is a usage error."""
     overrides = dict(options)
     overrides["only"] = list(overrides.get("only") or [])
     if not overrides.get("accept_incomplete"):
@@ -242,7 +242,7 @@ def configure(config_path: str | None, options: dict[str, Any]) -> VendorConfig:
         if options.get("apikey") and "apikey" not in config.auth_modes:
             config.auth_modes.append("apikey")
         return config.validate()
-    except ConfigError as exc:
+    except VendorConfigError as exc:
         raise click.UsageError(str(exc)) from None
 
 

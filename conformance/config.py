@@ -1,7 +1,7 @@
 """The vendor configuration: target, credentials, enabled modes, test mobiles, budget.
 
 Defaults, then a vendor.toml (see conformance/examples/vendor.toml), then command-line
-options. Every failure to load is a ConfigError said in one line (exit status 2).
+options. Every failure to load is a VendorConfigError said in one line (exit status 2).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from smsapi.mobile import Operator, classify
+from smsapi.tender import CHANNEL_SUFFIX, PRICE_CAP
 from smsapi.timing import CLOCK_SKEW_S
 
 if sys.version_info >= (3, 11):
@@ -23,11 +24,9 @@ else:  # pragma: no cover
 AUTH_MODES = ("md5", "plain", "apikey")
 PROFILES = ("strict", "lenient")
 ACCOUNT_ROLES = ("arrears", "ip_restricted", "lockout")
-TENDER_CHANNEL_SUFFIX = "12122"  # tender §2.1.2 one channel number ending in 12122
-TENDER_PRICE_CAP = 0.029  # tender: yuan per message
 
 
-class ConfigError(ValueError):
+class VendorConfigError(ValueError):
     """A setting that cannot be used."""
 
 
@@ -41,7 +40,9 @@ class ExtraAccount:
 
     def __post_init__(self) -> None:
         if self.role not in ACCOUNT_ROLES:
-            raise ConfigError(f"account role {self.role!r}: one of {', '.join(ACCOUNT_ROLES)}")
+            raise VendorConfigError(
+                f"account role {self.role!r}: one of {', '.join(ACCOUNT_ROLES)}"
+            )
 
 
 @dataclass
@@ -55,11 +56,11 @@ class VendorConfig:
     profile: str = "strict"
     only: list[str] = field(default_factory=list)
     # Tender §2.1.2 and the carrier's signature (F8): characters it adds to each message.
-    channel_suffix: str = TENDER_CHANNEL_SUFFIX
+    channel_suffix: str = CHANNEL_SUFFIX  # tender §2.1.2
     signature_length: int = 0
     test_mobiles: list[str] = field(default_factory=list)
     budget: int = 200  # billed segments at most
-    price: float = TENDER_PRICE_CAP  # yuan per segment, for --dry-run and the report
+    price: float = float(PRICE_CAP)  # yuan per segment (tender §3 cap): --dry-run, the report
     callback_listen: str = ""
     callback_url: str = ""
     push_silence: float = 8.0  # seconds the receiver holds a push it "stays silent" on
@@ -94,37 +95,37 @@ class VendorConfig:
 
     def validate(self) -> VendorConfig:
         if not self.target:
-            raise ConfigError("no target: give --target URL or target in the config file")
+            raise VendorConfigError("no target: give --target URL or target in the config file")
         if not self.target.startswith(("http://", "https://")):
-            raise ConfigError(f"target {self.target!r} is not an http(s) URL")
+            raise VendorConfigError(f"target {self.target!r} is not an http(s) URL")
         unknown = set(self.auth_modes) - set(AUTH_MODES)
         if unknown:
-            raise ConfigError(f"unknown auth mode(s) {sorted(unknown)}: use {AUTH_MODES}")
+            raise VendorConfigError(f"unknown auth mode(s) {sorted(unknown)}: use {AUTH_MODES}")
         if ("md5" in self.auth_modes or "plain" in self.auth_modes) and not (
             self.userid and self.password
         ):
-            raise ConfigError("md5/plain auth needs --userid and --password")
+            raise VendorConfigError("md5/plain auth needs --userid and --password")
         if "apikey" in self.auth_modes and not self.apikey:
-            raise ConfigError("apikey mode enabled but no --apikey given")
+            raise VendorConfigError("apikey mode enabled but no --apikey given")
         if not self.auth_modes:
-            raise ConfigError("no auth mode enabled")
+            raise VendorConfigError("no auth mode enabled")
         if self.profile not in PROFILES:
-            raise ConfigError(f"profile {self.profile!r}: strict or lenient")
+            raise VendorConfigError(f"profile {self.profile!r}: strict or lenient")
         if self.budget < 0:
-            raise ConfigError("budget must be 0 or more")
+            raise VendorConfigError("budget must be 0 or more")
         if self.mo_inject_url and not self.mo_inject_url.startswith(("http://", "https://")):
-            raise ConfigError(f"[mo] inject_url {self.mo_inject_url!r} is not an http(s) URL")
+            raise VendorConfigError(f"[mo] inject_url {self.mo_inject_url!r} is not an http(s) URL")
         if self.silent_polls < 0:
-            raise ConfigError("[timing] silent_polls must be 0 or more")
+            raise VendorConfigError("[timing] silent_polls must be 0 or more")
         if self.report_ready < 0:
-            raise ConfigError("[timing] report_ready must be 0 or more")
+            raise VendorConfigError("[timing] report_ready must be 0 or more")
         if self.delivery_rate_sample < 1:
-            raise ConfigError("[business] rate_sample must be 1 or more")
+            raise VendorConfigError("[business] rate_sample must be 1 or more")
         if bool(self.callback_listen) != bool(self.callback_url):
-            raise ConfigError("--callback-listen and --callback-url go together")
+            raise VendorConfigError("--callback-listen and --callback-url go together")
         for number in self.test_mobiles:
             if not classify(number).valid:
-                raise ConfigError(f"test mobile {number!r} is not a valid number (§3.2)")
+                raise VendorConfigError(f"test mobile {number!r} is not a valid number (§3.2)")
         return self
 
     @property
@@ -209,30 +210,30 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> VendorConfi
     known = {f.name for f in dataclasses.fields(VendorConfig)}
     unknown = set(data) - known
     if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        raise VendorConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     try:
         return VendorConfig(**data)
     except TypeError as exc:
-        raise ConfigError(str(exc)) from exc
+        raise VendorConfigError(str(exc)) from exc
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        raise VendorConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not TOML: {exc}") from exc
+        raise VendorConfigError(f"{path} is not TOML: {exc}") from exc
     data: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _TOP:
             data[key] = value
         elif key in _SECTIONS:
             if not isinstance(value, dict):
-                raise ConfigError(f"{path}: [{key}] must be a table")
+                raise VendorConfigError(f"{path}: [{key}] must be a table")
             for name, item in value.items():
                 if name not in _SECTIONS[key]:
-                    raise ConfigError(f"{path}: unknown key {name!r} in [{key}]")
+                    raise VendorConfigError(f"{path}: unknown key {name!r} in [{key}]")
                 data[_SECTIONS[key][name]] = item
         elif key == "test_mobiles":
             data["test_mobiles"] = _mobiles_table(value, path)
@@ -240,9 +241,9 @@ def read_toml(path: Path) -> dict[str, Any]:
             try:
                 data["accounts"] = [ExtraAccount(**a) for a in value]
             except TypeError as exc:
-                raise ConfigError(f"{path}: [[accounts]]: {exc}") from exc
+                raise VendorConfigError(f"{path}: [[accounts]]: {exc}") from exc
         else:
-            raise ConfigError(f"{path}: unknown section or key {key!r}")
+            raise VendorConfigError(f"{path}: unknown section or key {key!r}")
     return data
 
 
@@ -251,13 +252,13 @@ def _mobiles_table(value: Any, path: Path) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
     if not isinstance(value, dict):
-        raise ConfigError(f"{path}: test_mobiles is a list or a table of lists")
+        raise VendorConfigError(f"{path}: test_mobiles is a list or a table of lists")
     numbers: list[str] = []
     for operator, items in value.items():
         for number in items:
             found = classify(str(number)).operator
             if found.value != operator and operator != "any":
-                raise ConfigError(
+                raise VendorConfigError(
                     f"{path}: test mobile {number} is {found.value}, listed under {operator}"
                 )
             numbers.append(str(number))
@@ -269,5 +270,5 @@ def read_mobiles_file(path: str | Path) -> list[str]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise ConfigError(f"cannot read test mobiles {path}: {exc.strerror}") from exc
+        raise VendorConfigError(f"cannot read test mobiles {path}: {exc.strerror}") from exc
     return [n for n in (line.split("#", 1)[0].strip() for line in lines) if n]

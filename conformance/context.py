@@ -26,7 +26,7 @@ from smsapi.timing import carrier_epoch
 
 from .budget import Budget, guard_mobiles
 from .config import VendorConfig
-from .ledger import Item, Ledger, SentMessage, Silence, silent_carrier
+from .ledger import Outgoing, RunLedger, SentMessage, Silence, silent_carrier
 from .outcomes import (
     CheckFailed,
     CheckSkipped,
@@ -38,7 +38,7 @@ from .outcomes import (
     Warning_,
 )
 from .preflight import LockWatch, budget_for
-from .receiver import Push, Receiver
+from .receiver import ReceivedPush, Receiver
 
 UNREADABLE = None  # SendResult.result of an answer whose result is no integer
 EVIDENCE_KEPT = 6  # exchanges a check keeps as evidence (the last ones)
@@ -173,7 +173,7 @@ class RunContext(CheckContext):
         self.tag = secrets.token_hex(3)  # custids of this run: cf<tag><n>
         self.session = requests.Session()
         self.budget = Budget(config.budget)
-        self.ledger = Ledger()
+        self.ledger = RunLedger()
         self.mos: list[MO] = []
         self.exchanges: list[tuple[str, str, Exchange]] = []  # (check id, endpoint, exchange)
         # A7: deliberate auth failures per lockout window, and a -100002 seen in the run
@@ -293,7 +293,7 @@ class RunContext(CheckContext):
     def send(
         self,
         endpoint: str,
-        items: list[Item],
+        items: list[Outgoing],
         fmt: Format | str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> SendResult:
@@ -309,7 +309,7 @@ class RunContext(CheckContext):
             return sent
 
     def send_raw(
-        self, endpoint: str, body: bytes, content_type: str, items: list[Item]
+        self, endpoint: str, body: bytes, content_type: str, items: list[Outgoing]
     ) -> tuple[dict[str, Any] | None, Exchange]:
         """Send a body written by hand (the document's examples) to the items' mobiles,
         under the same guard, budget and ledger as send()."""
@@ -327,7 +327,7 @@ class RunContext(CheckContext):
             return answer, exchange
 
     @contextmanager
-    def _metered(self, items: list[Item]) -> Iterator[_Meter]:
+    def _metered(self, items: list[Outgoing]) -> Iterator[_Meter]:
         """A send to test mobiles only, its worst case reserved from the budget and what
         it spent billed when it ends."""
         guard_mobiles([i.mobile for i in items], self.config.test_mobiles)
@@ -344,7 +344,7 @@ class RunContext(CheckContext):
         meter: _Meter,
         endpoint: str,
         sent: SendResult,
-        items: list[Item],
+        items: list[Outgoing],
         valid: list[bool],
         started: float,
     ) -> None:
@@ -365,14 +365,14 @@ class RunContext(CheckContext):
         )
 
     def send_single(self, mobile: str, text: str, fmt: Any = None, **options: str) -> SendResult:
-        return self.send("single_send", [Item(mobile, text, **options)], fmt)
+        return self.send("single_send", [Outgoing(mobile, text, **options)], fmt)
 
     def send_batch(
         self, mobiles: list[str], text: str, fmt: Any = None, **options: str
     ) -> SendResult:
-        return self.send("batch_send", [Item(m, text, **options) for m in mobiles], fmt)
+        return self.send("batch_send", [Outgoing(m, text, **options) for m in mobiles], fmt)
 
-    def send_multi(self, items: list[Item], fmt: Any = None) -> SendResult:
+    def send_multi(self, items: list[Outgoing], fmt: Any = None) -> SendResult:
         return self.send("multi_send", items, fmt)
 
     def sent_messages(self) -> list[SentMessage]:
@@ -550,9 +550,9 @@ class RunContext(CheckContext):
         """A long single_send and a two-item multi_send, each with custid and exdata.
         A refusal leaves nothing to judge (the send checks judge refusals)."""
         first = self.mobiles(1)[0]
-        long = Item(first, self.text(LONG_LENGTH), custid=self.custid(), exdata="cfLong")
+        long = Outgoing(first, self.text(LONG_LENGTH), custid=self.custid(), exdata="cfLong")
         items = [
-            Item(m, self.text(), custid=self.custid(), exdata=f"cfItem{n}")
+            Outgoing(m, self.text(), custid=self.custid(), exdata=f"cfItem{n}")
             for n, m in enumerate(self.mobiles(2, distinct=False), start=1)
         ]
         for endpoint, sent_items in (("single_send", [long]), ("multi_send", items)):
@@ -564,7 +564,7 @@ class RunContext(CheckContext):
                 )
         self.settled = False  # the new messages are owed their reports
 
-    def _on_push(self, kind: PushKind, items: list[dict[str, Any]], push: Push) -> None:
+    def _on_push(self, kind: PushKind, items: list[dict[str, Any]], push: ReceivedPush) -> None:
         for item in items:
             if kind is PushKind.RPT:
                 self.ledger.file(item, "push")
@@ -585,10 +585,10 @@ class RunContext(CheckContext):
             raise CheckSkipped(refused)
 
 
-def _send_fields(endpoint: str, items: list[Item], extra: dict[str, Any]) -> dict[str, Any]:
+def _send_fields(endpoint: str, items: list[Outgoing], extra: dict[str, Any]) -> dict[str, Any]:
     """The request fields of a send (§2.1.5, §2.2.5, §2.3.5); empty options left out."""
 
-    def options(item: Item) -> dict[str, str]:
+    def options(item: Outgoing) -> dict[str, str]:
         return {
             k: v
             for k, v in (("custid", item.custid), ("exdata", item.exdata), ("exno", item.exno))
@@ -616,7 +616,7 @@ def send_result(answer: dict[str, Any], exchange: Exchange) -> SendResult:
             return unreadable
 
     return SendResult(
-        as_int(answer.get("result"), UNREADABLE),  # type: ignore[arg-type]
+        as_int(answer.get("result"), UNREADABLE),
         as_int(answer.get("msgid", 0)) or 0,
         str(answer.get("custid", "") or ""),
         answer,

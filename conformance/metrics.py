@@ -9,11 +9,10 @@ from typing import Any
 
 from smsapi.matching import report_delivered
 from smsapi.mobile import classify
-from smsapi.timing import DELIVERY_LIMIT_S, decides, delivered_within
+from smsapi.tender import DELIVERY_LIMIT_S, DELIVERY_RATE_MIN
+from smsapi.timing import decides, delivered_within
 
-from .ledger import Ledger, SentMessage
-
-DELIVERY_RATE_MIN = 0.99  # tender §2.1.3 到达率 ≥ 99 %
+from .ledger import RunLedger, SentMessage
 
 
 @dataclass
@@ -52,7 +51,7 @@ def spread(values: list[float]) -> dict[str, float | None]:
     }
 
 
-def samples(ledger: Ledger) -> list[Sample]:
+def samples(ledger: RunLedger) -> list[Sample]:
     """The first report of each segment sent to a valid number, however it was matched
     (msgid or custid: a matching fault is the matching checks' business, not a loss)."""
     messages = [m for m in ledger.messages if m.valid]
@@ -84,7 +83,7 @@ def samples(ledger: Ledger) -> list[Sample]:
     return out
 
 
-def delivery(ledger: Ledger) -> dict[str, Any]:
+def delivery(ledger: RunLedger) -> dict[str, Any]:
     """Tender §2.1.3 figures: delivery time by the suite's clock (with its bound), share
     within 5 s, delivery rate; the carrier's rtime - stime beside them."""
     got = samples(ledger)
@@ -124,7 +123,7 @@ def channel_of(spno: str, exno: str) -> str:
     return spno
 
 
-def channels(ledger: Ledger, mos: list[dict[str, Any]]) -> dict[str, list[str]]:
+def channels(ledger: RunLedger, mos: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Channel numbers seen per operator, from the run's reports and MOs."""
     return channels_of(ledger.messages, mos)
 

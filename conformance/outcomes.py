@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -204,7 +205,7 @@ class CheckFailed(CheckSignal):
         self,
         expected: str,
         got: str,
-        exchanges: list[Exchange | Evidence | None] | Exchange | Evidence | None = None,
+        exchanges: Sequence[Exchange | Evidence | None] | Exchange | Evidence | None = None,
         *,
         rule: str = "",
         details: dict[str, Any] | None = None,

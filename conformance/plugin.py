@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 FINISHED: pytest.StashKey[Any] = pytest.StashKey()  # the session's RunFinished
-OPTIONS = (
+OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--target", {"help": "carrier base URL (conformance suite)"}),
     ("--userid", {}),
     ("--password", {}),
@@ -96,7 +96,7 @@ class PytestRun:
 
 
 def build_config(config: pytest.Config) -> Any:
-    from .config import ConfigError, load_config, read_mobiles_file
+    from .config import VendorConfigError, load_config, read_mobiles_file
 
     overrides = {
         "target": _option(config, "target"),
@@ -122,7 +122,7 @@ def build_config(config: pytest.Config) -> Any:
         if vendor.apikey and "apikey" not in vendor.auth_modes:
             vendor.auth_modes.append("apikey")
         return vendor.validate()
-    except ConfigError as exc:
+    except VendorConfigError as exc:
         raise pytest.UsageError(f"conformance: {exc}") from None
 
 

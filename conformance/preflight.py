@@ -100,10 +100,10 @@ def preflight(
     try:
         answer, exchange = client.call("get_balance", {})
     except TransportError as exc:
-        exchange = client.last_exchange
-        if exchange is not None and exchange.status:
+        last = client.last_exchange
+        if last is not None and last.status:
             raise PreflightFailed(
-                f"{creds.target} answered HTTP {exchange.status} to {BASE_PATH}/get_balance: "
+                f"{creds.target} answered HTTP {last.status} to {BASE_PATH}/get_balance: "
                 "not the interface (check --target: the carrier's base URL)"
             ) from None
         raise PreflightFailed(f"cannot reach {creds.target}: {_reason(exc)}") from None

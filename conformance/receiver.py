@@ -30,7 +30,7 @@ SILENT = "silent"  # hold the request, then answer HTTP 504: the carrier times o
 
 
 @dataclass
-class Push:
+class ReceivedPush:
     """One push request as received."""
 
     received_at: float
@@ -84,9 +84,9 @@ class Receiver:
 
     listen: str
     password: str
-    on_items: Callable[[PushKind, list[dict[str, Any]], Push], None]
+    on_items: Callable[[PushKind, list[dict[str, Any]], ReceivedPush], None]
     silence: float = 8.0
-    pushes: list[Push] = field(default_factory=list)
+    pushes: list[ReceivedPush] = field(default_factory=list)
     _modes: list[str] = field(default_factory=list)  # answers for the next pushes
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -111,7 +111,7 @@ class Receiver:
         with self._lock:
             self._modes = list(modes)
 
-    def snapshot(self) -> list[Push]:
+    def snapshot(self) -> list[ReceivedPush]:
         with self._lock:
             return list(self.pushes)
 
@@ -122,7 +122,7 @@ class Receiver:
     def _app(self, environ: dict, start_response: Callable) -> Any:
         request = Request(environ)
         body = request.get_data(cache=False)
-        push = Push(time.time(), request.headers.get("Content-Type", ""), body, None)
+        push = ReceivedPush(time.time(), request.headers.get("Content-Type", ""), body, None)
         try:
             push.request = parse_push_request(body, push.content_type)
         except CodecError as exc:

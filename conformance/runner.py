@@ -39,7 +39,7 @@ def unwrap(exc: BaseException) -> BaseException:
     """The check's own signal inside what hypothesis may wrap it in (FlakyFailure...)."""
     if isinstance(exc, EXCEPTION_GROUPS):
         for inner in exc.exceptions:
-            found = unwrap(inner)  # type: ignore[arg-type]
+            found = unwrap(inner)
             if isinstance(found, CheckSignal):
                 return found
         return exc.exceptions[0] if exc.exceptions else exc
@@ -68,7 +68,7 @@ def execute(check: Check, ctx: RunContext) -> CheckResult:
         result.messages_sent = state.spent
         result.judged = dict(state.judged) or {"exchanges": len(state.exchanges)}
     locked = lock is not None and lock.confirmed(credentials_of(ctx.config))
-    if locked and result.outcome.counts_as_failure:
+    if locked and lock is not None and result.outcome.counts_as_failure:
         # A locked account is no carrier fault: the check is not judged, and says why.
         result.outcome, result.message = Outcome.INCONCLUSIVE, lock.message()
         result.expected = result.got = ""

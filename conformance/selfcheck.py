@@ -105,7 +105,7 @@ password = "lock-pass"
 
 
 @dataclass
-class Verdict:
+class SelfcheckVerdict:
     """One scenario of the selfcheck: which checks failed."""
 
     name: str
@@ -199,9 +199,9 @@ def admin(url: str, method: str, path: str, **kw: Any) -> Any:
 def selfcheck(
     folder: Path | None = None,
     defects: list[str] | None = None,
-    report: Callable[[Verdict], None] | None = None,
+    report: Callable[[SelfcheckVerdict], None] | None = None,
     clean: bool = True,
-) -> list[Verdict]:
+) -> list[SelfcheckVerdict]:
     """The clean run first (unless clean is False), then one run per defect (all the
     mock has, or those named)."""
     with tempfile.TemporaryDirectory(prefix="selfcheck-") as tmp:
@@ -213,7 +213,9 @@ def selfcheck(
         with served_mock(folder, callback) as url:
             table = admin(url, "GET", "/defects")
             chosen = [d for d in table if defects is None or d["name"] in defects]
-            scenarios = [("clean", None, False, [])] if clean else []
+            scenarios: list[tuple[str, str | None, bool, list[str]]] = (
+                [("clean", None, False, [])] if clean else []
+            )
             for d in chosen:
                 push = "push" in d["area"] or "push" in d["name"]
                 only = ["push"] if push else categories_for(d["name"], d["area"])
@@ -237,7 +239,9 @@ def selfcheck(
                     if result.outcome.counts_as_failure
                 )
                 must = CAUGHT_BY.get(name, ()) if defect else ()
-                verdict = Verdict(name, only, failed, time.monotonic() - started, run, must)
+                verdict = SelfcheckVerdict(
+                    name, only, failed, time.monotonic() - started, run, must
+                )
                 verdicts.append(verdict)
                 if report:
                     report(verdict)

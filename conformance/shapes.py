@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from smsapi.answers import failure_answer
 from smsapi.endpoints import ENDPOINTS, MO_FIELDS, REPORT_FIELDS
@@ -27,7 +27,7 @@ class Finding:
     rows: tuple[str, ...] = ()  # interpretation rows; empty: a failure in both profiles
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

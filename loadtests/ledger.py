@@ -1,5 +1,6 @@
-"""The ledger: every request, every accepted message and every status report of a run,
-matched by the §3.3 rules (through smsapi.matching), measured in HDR histograms.
+"""The load test's ledger: every request, every accepted message and every status report
+of a run, reports matched by smsapi.ledger (the §3.3 rules the suite and the benchmarks
+apply too), measured in HDR histograms.
 
 It runs in one process (Locust's master, or the only process): senders, pollers and push
 receivers anywhere ship plain records to it, so a report is matched whichever process
@@ -7,16 +8,17 @@ received it. Times are wall-clock seconds (time.time()), comparable across proce
 one machine (or machines with synchronised clocks).
 
 Delivery time is the client's own clock, send start → report arrival, and the carrier's
-stime / rtime are cross-checked against it (smsapi.timing, the rule the conformance suite
-applies too): a stamp before the send or after the arrival, beyond the clock skew, is
-noted. A report whose msgid names a message of another mobile or custid is matched by
-custid + mobile instead (noted as a matching fault, still a delivery).
+stime / rtime are cross-checked against it (smsapi.timing): a stamp before the send or
+after the arrival, beyond the clock skew, is noted. A report whose msgid names a message
+of another mobile or custid is matched by custid + mobile instead (noted as a matching
+fault, still a delivery).
 """
 
 from __future__ import annotations
 
 import base64
 import math
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,23 +26,18 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from smsapi.matching import (
-    custid_key,
-    names_other_message,
-    owner_msgid,
-    report_delivered,
-    report_msgid,
-    report_pknum,
-    report_pktotal,
-)
-from smsapi.msgid import mobile_msgid
-from smsapi.timing import CLOCK_SKEW_S, clock_findings, delivery_timing
+from smsapi.ledger import PKTOTAL, FiledReport, Ledger
+from smsapi.timing import CLOCK_SKEW_S
 
 # Histograms in microseconds, 1 µs to 1 hour, 3 significant digits: percentiles exact to 0.1 %.
 HDR_RANGE = (1, 3_600_000_000, 3)
 PERCENTILES = (50, 95, 99)
 CHANNELS = ("push", "poll")
-MAX_ORPHANS = 100_000
+MAX_ORPHANS = 100_000  # unmatched reports kept (the rest counted): memory stays bounded
+# A run allowed more messages than this forgets each one fully reported (smsapi.ledger
+# forget_complete): memory stays flat over a year of 15 M; a duplicate of a forgotten
+# message then counts as an unmatched report, not a duplicate.
+FORGET_ABOVE = 1_000_000
 LOST = "lost"  # errcode recorded for a segment with no report by the end of the drain
 
 
@@ -87,33 +84,6 @@ def buckets(histogram: HdrHistogram, width_ms: float) -> list[list[float]]:
 
 
 @dataclass
-class Segment:
-    pknum: int
-    first_at: float | None = None
-    delivered: bool = False
-    errcode: str = ""
-    arrivals: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class Message:
-    """One mobile of one accepted send request."""
-
-    base: int  # §3.3 per-mobile msgid
-    custid: str
-    mobile: str
-    sent_at: float
-    worker: str
-    pktotal: int
-    segments: dict[int, Segment] = field(default_factory=dict)
-
-    def segment(self, pknum: int) -> Segment:
-        if pknum not in self.segments:
-            self.segments[pknum] = Segment(pknum)
-        return self.segments[pknum]
-
-
-@dataclass
 class Interval:
     """What happened to the messages sent in one time bucket."""
 
@@ -131,8 +101,8 @@ class Interval:
 DeliveryListener = Callable[[str, float, str], None]  # channel, seconds, errcode ("" = ok)
 
 
-class Ledger:
-    """Matches reports to sent segments and keeps the statistics of a run."""
+class LoadLedger:
+    """The statistics of a run over smsapi.ledger, which matches reports to segments."""
 
     def __init__(
         self,
@@ -140,28 +110,34 @@ class Ledger:
         interval: float,
         on_delivery: DeliveryListener | None = None,
         clock_skew: float = CLOCK_SKEW_S,
+        forget_complete: bool = False,
     ):
         self.started = started
         self.clock_skew = clock_skew  # s the carrier's stime / rtime may differ from ours
         self.interval = interval
         self.on_delivery = on_delivery or (lambda channel, seconds, errcode: None)
-        self.by_base: dict[int, Message] = {}
-        self.by_custid: dict[tuple, Message] = {}
-        self.orphans: list[tuple[str, str, float, dict]] = []
+        # Sends are recorded before their reports can be (one master), so custid + mobile
+        # may decide at once; forget_complete bounds memory on a long run (a duplicate of
+        # a message fully reported then counts as unmatched).
+        self.matcher: Ledger[None] = Ledger(
+            custid_at_once=True,
+            forget_complete=forget_complete,
+            max_unmatched=MAX_ORPHANS,
+            on_match=self._matched,
+        )
         self.outcomes: Counter[tuple[str, str]] = Counter()  # (endpoint, result) of requests
         self.http: dict[str, HdrHistogram] = defaultdict(new_histogram)
         self.delivery = new_histogram()
         self.by_channel = {channel: new_histogram() for channel in CHANNELS}
         self.intervals: dict[int, Interval] = defaultdict(Interval)
-        self.accepted_at: list[float] = []  # send time of every accepted message
+        self.accepted_at = array("d")  # send time of every accepted message
         self.errcodes: Counter[str] = Counter()
-        self.matched_by: Counter[str] = Counter()
         self.notes: Counter[str] = Counter()  # anomalies: duplicates, pktotal differs...
         self.workers: dict[str, Counter[str]] = defaultdict(Counter)
         self.push: Counter[str] = Counter()
-        self.expected_segments = 0
-        self.reported_segments = 0
         self.delivered_segments = 0
+        self.whole_messages = 0  # every segment reported delivered
+        self._failed: set[int] = set()  # msgids of messages with a failed segment
         self.finished = False
 
     # ------------------------------------------------------------------ records in
@@ -199,76 +175,49 @@ class Ledger:
 
     def sent(self, worker: str, started: float, msgid: int, items: list[list]) -> None:
         """An accepted send: items are [mobile, custid, pktotal] in request order."""
+        mobiles, custids, pktotals = ([i[k] for i in items] for k in range(3))
+        collisions = len(self.matcher.collisions)
+        self.matcher.sent(msgid, mobiles, custids, pktotals, started)
+        self.notes["msgid_reused"] += len(self.matcher.collisions) - collisions
         interval = self.bucket(started)
-        for position, (mobile, custid, pktotal) in enumerate(items, start=1):
-            base = mobile_msgid(msgid, position)  # §3.3 msgid + position - 1
-            message = Message(base, custid, mobile, started, worker, pktotal)
-            if base in self.by_base:
-                self.notes["msgid_reused"] += 1
-            self.by_base[base] = message
-            for pknum in range(1, pktotal + 1):
-                self.by_custid[custid_key(custid, mobile, pknum, pktotal)] = message
-            self.accepted_at.append(started)
-            self.expected_segments += pktotal
-            interval.messages += 1
-            interval.segments += pktotal
-            self.workers[worker]["messages"] += 1
-            self.workers[worker]["segments"] += pktotal
-        if self.orphans:
-            waiting, self.orphans = self.orphans, []
-            for orphan in waiting:
-                self.report(*orphan, retry=True)
+        self.accepted_at.extend([started] * len(items))
+        interval.messages += len(items)
+        interval.segments += sum(pktotals)
+        self.workers[worker]["messages"] += len(items)
+        self.workers[worker]["segments"] += sum(pktotals)
 
-    def report(
-        self, worker: str, channel: str, arrived: float, rpt: dict, retry: bool = False
-    ) -> None:
+    def report(self, worker: str, channel: str, arrived: float, rpt: dict) -> None:
         """A status report that reached a push receiver or a get_rpt poll."""
-        if not retry:
-            self.workers[worker][f"reports_{channel}"] += 1
-        pknum, pktotal = report_pknum(rpt), report_pktotal(rpt)
-        msgid = report_msgid(rpt)
-        message = self.by_base.get(owner_msgid(msgid, pknum)) if msgid is not None else None
-        if message is not None and names_other_message(rpt, message.mobile, message.custid):
-            self.notes["msgid_names_other_message"] += 1  # §3.3 broken: custid decides
-            message = None
-        how = "msgid"
-        if message is None:  # §3.3 the other way: custid + mobile (+ pknum)
-            key = custid_key(str(rpt.get("custid", "")), str(rpt.get("mobile", "")), pknum, pktotal)
-            message = self.by_custid.get(key)
-            how = "custid"
-        if message is None:
-            if len(self.orphans) < MAX_ORPHANS:
-                self.orphans.append((worker, channel, arrived, rpt))
-            return
-        self.matched_by[how] += 1
-        if pktotal != message.pktotal:
+        self.workers[worker][f"reports_{channel}"] += 1
+        self.matcher.file(rpt, channel, arrived)
+
+    def _matched(self, filed: FiledReport[None]) -> None:
+        """smsapi.ledger matched a report (at once or when its send came): its figures."""
+        at = filed.at
+        assert at is not None
+        if filed.named is not None:
+            self.notes["msgid_names_other_message"] += 1  # §3.3 broken: custid decided
+        if PKTOTAL in filed.findings:
             self.notes["pktotal_differs"] += 1
-            if pktotal > message.pktotal:  # the report is the truth: more segments to wait for
-                self.expected_segments += pktotal - message.pktotal
-                self.bucket(message.sent_at).segments += pktotal - message.pktotal
-                message.pktotal = pktotal
-        segment = message.segment(pknum)
-        if channel in segment.arrivals:
-            self.notes[f"duplicate_{channel}"] += 1
+            self.bucket(at.sent_at).segments += filed.recount
+        if filed.repeated:
+            self.notes[f"duplicate_{filed.source}"] += 1
             return
-        if segment.arrivals:
+        if filed.duplicate:
             self.notes["reported_both_ways"] += 1  # push and poll: each report should go one way
-        segment.arrivals[channel] = arrived
-        latency = max(delivery_timing(rpt, message.sent_at, arrived).delivery_s, 0.0)
-        for finding in clock_findings(rpt, message.sent_at, arrived, self.clock_skew):
+        timing = filed.timing()
+        assert timing is not None
+        latency = max(timing.delivery_s, 0.0)
+        for finding in filed.clock_findings(self.clock_skew):
             self.notes[f"clock_{finding.split()[0]}"] += 1  # clock_stime / clock_rtime
-        delivered = report_delivered(rpt)
-        errcode = "" if delivered else str(rpt.get("errcode", "") or "failed")
+        delivered = filed.delivered
+        errcode = "" if delivered else str(filed.data.get("errcode", "") or "failed")
         if delivered:
-            record(self.by_channel.setdefault(channel, new_histogram()), latency)
-        self.on_delivery(channel, latency, errcode)
-        if segment.first_at is not None:
+            record(self.by_channel.setdefault(filed.source, new_histogram()), latency)
+        self.on_delivery(filed.source, latency, errcode)
+        if filed.duplicate:
             return
-        segment.first_at = arrived
-        segment.delivered = delivered
-        segment.errcode = errcode
-        self.reported_segments += 1
-        interval = self.bucket(message.sent_at)
+        interval = self.bucket(at.sent_at)
         if delivered:
             self.delivered_segments += 1
             record(self.delivery, latency)
@@ -277,30 +226,48 @@ class Ledger:
         else:
             self.errcodes[errcode] += 1
             interval.failed += 1
+            self._failed.add(at.msgid)
+        if filed.completes:
+            if at.msgid in self._failed:
+                self._failed.discard(at.msgid)
+            else:
+                self.whole_messages += 1
 
     # ------------------------------------------------------------------ state
 
     @property
+    def expected_segments(self) -> int:
+        return self.matcher.expected_segments
+
+    @property
+    def reported_segments(self) -> int:
+        return self.matcher.reported_segments
+
+    @property
+    def matched_by(self) -> Counter[str]:
+        return self.matcher.matched
+
+    @property
     def pending(self) -> int:
         """Segments still waiting for their first report."""
-        return self.expected_segments - self.reported_segments
+        return self.matcher.pending
 
     @property
     def accepted_messages(self) -> int:
         return len(self.accepted_at)
 
     def finish(self, now: float) -> None:
-        """End of the drain: every segment without a report is lost."""
+        """End of the drain: custid + mobile for what waits, then every segment without
+        a report is lost."""
         if self.finished:
             return
         self.finished = True
-        for message in self.by_base.values():
-            for pknum in range(1, message.pktotal + 1):
-                segment = message.segment(pknum)
-                if segment.first_at is None:
-                    self.errcodes[LOST] += 1
-                    self.on_delivery("lost", now - message.sent_at, LOST)
-        self.notes["unmatched_reports"] += len(self.orphans)
+        self.matcher.resolve(now)
+        for message in self.matcher.outstanding():
+            for _ in message.unreported():
+                self.errcodes[LOST] += 1
+                self.on_delivery("lost", now - message.sent_at, LOST)
+        self.notes["unmatched_reports"] += len(self.matcher.unmatched) + self.matcher.dropped
 
     # ------------------------------------------------------------------ figures
 
@@ -329,13 +296,9 @@ class Ledger:
 
     def message_delivery_rate(self) -> float:
         """Messages whose every segment was delivered, over accepted messages."""
-        if not self.by_base:
+        if not self.matcher.messages:
             return math.nan
-        whole = sum(
-            all(message.segment(k).delivered for k in range(1, message.pktotal + 1))
-            for message in self.by_base.values()
-        )
-        return whole / len(self.by_base)
+        return self.whole_messages / self.matcher.messages
 
     def drift(self) -> float | None:
         """p99 of the last quarter of intervals minus p99 of the first quarter, in seconds."""

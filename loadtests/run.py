@@ -1,6 +1,6 @@
 """The state of one run inside a Locust process, and its wiring to Locust's events.
 
-Roles: the master (or the only process) keeps the Ledger, drives the phases and writes
+Roles: the master (or the only process) keeps the ledger, drives the phases and writes
 the report; every process that runs users (workers, or the only process) records what it
 sends and receives, runs a push receiver and ships its records to the master.
 """
@@ -16,7 +16,7 @@ import gevent
 from locust.runners import MasterRunner, WorkerRunner
 
 from . import plots, report, summary
-from .ledger import Ledger
+from .ledger import FORGET_ABOVE, LoadLedger
 from .receiver import push_app, start_receiver
 from .recorder import Recorder
 from .settings import LoadSettings, from_options, safety_statement
@@ -40,7 +40,7 @@ class RunState:
     def reset(self) -> None:
         self.environment: Any = None
         self.settings: LoadSettings | None = None
-        self.ledger: Ledger | None = None
+        self.ledger: LoadLedger | None = None
         self.recorder: Recorder | None = None
         self.receiver: Any = None
         self.greenlets: list[Any] = []
@@ -50,6 +50,20 @@ class RunState:
         self.verdicts: list[Any] = []
         self.failed = False  # a threshold was missed
         self.finished = False
+
+    # ------------------------------------------------------------------ the test begun
+
+    def need_settings(self) -> LoadSettings:
+        """The settings of the test under way (begin() read them)."""
+        if self.settings is None:
+            raise RuntimeError("loadtests: no test has begun")
+        return self.settings
+
+    def need_ledger(self) -> LoadLedger:
+        """The ledger of the test under way: the master's (or the only process's)."""
+        if self.ledger is None:
+            raise RuntimeError("loadtests: no ledger here (a worker, or no test begun)")
+        return self.ledger
 
     # ------------------------------------------------------------------ roles
 
@@ -79,29 +93,35 @@ class RunState:
         self.reset()
         self.environment = environment
         options = environment.parsed_options
-        self.settings = from_options(
+        settings = from_options(
             options, environment.host or "", getattr(options, "num_users", 1) or 1
         )
+        self.settings = settings
         self.started = time.time()
         if not self.is_worker:
-            self.ledger = Ledger(self.started, self.settings.interval, self.on_delivery)
+            self.ledger = LoadLedger(
+                self.started,
+                settings.interval,
+                self.on_delivery,
+                forget_complete=settings.max_messages > FORGET_ABOVE,
+            )
         if not self.is_master:
-            sink = None if self.is_worker else self.ledger.add
+            sink = None if self.is_worker else self.need_ledger().add
             self.recorder = Recorder(self.worker_name, sink)
-            if self.settings.push_listen:
-                app = push_app(self.recorder, self.settings.userid, self.settings.password)
-                self.receiver = start_receiver(self.settings.push_listen, app)
+            if settings.push_listen:
+                app = push_app(self.recorder, settings.userid, settings.password)
+                self.receiver = start_receiver(settings.push_listen, app)
             if self.is_worker:
                 self.greenlets.append(gevent.spawn(self.ship_forever))
         if not self.is_worker:
             self.announce()
-            if self.settings.target_pid:
+            if settings.target_pid:
                 self.greenlets.append(gevent.spawn(self.watch_memory))
-        return self.settings
+        return settings
 
     def announce(self) -> None:
         """Safety first: say what will be sent, to whom, before anything is."""
-        log.warning("%s", safety_statement(self.settings))
+        log.warning("%s", safety_statement(self.need_settings()))
 
     def stop_services(self) -> None:
         for greenlet in self.greenlets:
@@ -115,7 +135,7 @@ class RunState:
 
     def share_of_cap(self) -> int:
         """This process's part of --max-messages (workers split it evenly)."""
-        cap = self.settings.max_messages
+        cap = self.need_settings().max_messages
         if self.is_worker:
             workers = getattr(self.environment.parsed_options, "expect_workers", 1) or 1
             return math.ceil(cap / workers)
@@ -145,7 +165,7 @@ class RunState:
             self.ledger.add(msg.data)
 
     def on_delivery(self, channel: str, seconds: float, errcode: str) -> None:
-        """Ledger: a report matched (or a segment lost): a Locust event of its own."""
+        """The ledger: a report matched (or a segment lost): a Locust event of its own."""
         self.environment.events.request.fire(
             request_type="DELIVERY",
             name=channel,
@@ -158,24 +178,25 @@ class RunState:
     def watch_memory(self) -> None:
         import psutil
 
-        process = psutil.Process(self.settings.target_pid)
+        settings, ledger = self.need_settings(), self.need_ledger()
+        process = psutil.Process(settings.target_pid)
         while True:
             try:  # the process and its children: gunicorn's workers hold the memory
                 family = [process, *process.children(recursive=True)]
                 rss = sum(p.memory_info().rss for p in family)
             except psutil.Error:
                 return
-            self.ledger.bucket(time.time()).target_rss = rss
-            gevent.sleep(min(self.settings.interval, 5.0))
+            ledger.bucket(time.time()).target_rss = rss
+            gevent.sleep(min(settings.interval, 5.0))
 
     # ------------------------------------------------------------------ phases
 
     def phase(self) -> tuple[int, float, str] | None:
         """Master's view for the shape: (senders, spawn rate, phase) or None when done."""
-        s = self.settings
+        s, ledger = self.need_settings(), self.need_ledger()
         now = time.time()
         elapsed = now - self.started
-        capped = self.ledger.accepted_messages >= s.max_messages
+        capped = ledger.accepted_messages >= s.max_messages
         if self.send_end is None and elapsed < s.duration and not capped:
             spawn_rate = s.users / s.ramp if s.ramp > 0 else float(s.users)
             return s.users, max(spawn_rate, 0.1), "send"
@@ -183,7 +204,7 @@ class RunState:
             self.send_end = now
             log.info("loadtests: sending stopped; waiting up to %.0f s for reports", s.drain)
         drained = now - self.send_end
-        if drained >= s.drain or (drained >= MIN_DRAIN and self.ledger.pending == 0):
+        if drained >= s.drain or (drained >= MIN_DRAIN and ledger.pending == 0):
             return None
         return 0, 100.0, "drain"
 
@@ -193,27 +214,28 @@ class RunState:
             self.finished = True
             return
         self.finished = True
+        settings = self.need_settings()
         now = time.time()
         send_end = self.send_end or now
         self.ledger.finish(now)
-        hold = (min(self.started + self.settings.ramp, send_end), send_end)
+        hold = (min(self.started + settings.ramp, send_end), send_end)
         data, verdicts = summary.build(
             self.ledger,
-            self.settings,
+            settings,
             hold,
             now,
-            {"files": _files(self.environment, self.settings.report_dir)},
+            {"files": _files(self.environment, settings.report_dir)},
         )
         self.verdicts = verdicts
         try:
-            data["files"]["plots"] = plots.write_plots(data, self.settings.report_dir)
+            data["files"]["plots"] = plots.write_plots(data, settings.report_dir)
         except Exception as exc:  # a plot is not worth losing the summary over
             log.warning("loadtests: plots not written: %s", exc)
         try:
-            data["files"]["report"] = report.write_report(data, self.settings.report_dir)
+            data["files"]["report"] = report.write_report(data, settings.report_dir)
         except Exception as exc:  # nor is the page
             log.warning("loadtests: report.html not written: %s", exc)
-        path = summary.write(data, self.settings.report_dir)
+        path = summary.write(data, settings.report_dir)
         for line in summary.verdict_lines(verdicts):
             (log.info if line.startswith("PASS") else log.error)("loadtests: %s", line)
         failed = data["failed_thresholds"]

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .ledger import CHANNELS, Ledger, buckets, encoded, percentiles
+from .ledger import CHANNELS, LoadLedger, buckets, encoded, percentiles
 from .settings import LoadSettings
-from .verdicts import Figures, Verdict, judge
+from .verdicts import Figures, ThresholdVerdict, judge
 
 SCHEMA = "tongyu-loadtests-summary/1"
 HISTOGRAM_BUCKET_MS = 100.0
@@ -26,7 +26,7 @@ def _pct(value: float) -> float | None:
     return None if math.isnan(value) else round(value * 100, 4)
 
 
-def figures(ledger: Ledger, settings: LoadSettings, hold: tuple[float, float]) -> Figures:
+def figures(ledger: LoadLedger, settings: LoadSettings, hold: tuple[float, float]) -> Figures:
     p99 = ledger.delivery.get_value_at_percentile(99) / 1e6 if ledger.delivery.total_count else None
     return Figures(
         p99_delivery_s=p99,
@@ -38,12 +38,12 @@ def figures(ledger: Ledger, settings: LoadSettings, hold: tuple[float, float]) -
 
 
 def build(
-    ledger: Ledger,
+    ledger: LoadLedger,
     settings: LoadSettings,
     hold: tuple[float, float],
     finished: float,
     extra: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], list[Verdict]]:
+) -> tuple[dict[str, Any], list[ThresholdVerdict]]:
     """The summary of a finished ledger, and the verdicts in it."""
     facts = figures(ledger, settings, hold)
     verdicts = judge(settings.scenario, facts, settings.thresholds)
@@ -110,7 +110,7 @@ def build(
     return summary, verdicts
 
 
-def _memory(ledger: Ledger) -> dict[str, Any] | None:
+def _memory(ledger: LoadLedger) -> dict[str, Any] | None:
     """RSS of the target (--target-pid) at the first and last sample: growth in a soak."""
     samples = [i.target_rss for _, i in sorted(ledger.intervals.items()) if i.target_rss]
     if not samples:
@@ -118,7 +118,7 @@ def _memory(ledger: Ledger) -> dict[str, Any] | None:
     return {"first_rss": samples[0], "last_rss": samples[-1], "growth": samples[-1] - samples[0]}
 
 
-def _by_endpoint(ledger: Ledger) -> dict[str, dict[str, int]]:
+def _by_endpoint(ledger: LoadLedger) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {}
     for (endpoint, result), count in sorted(ledger.outcomes.items()):
         table.setdefault(endpoint, {})[result] = count
@@ -153,6 +153,6 @@ def write(summary: dict[str, Any], report_dir: str | Path) -> Path:
     return path
 
 
-def verdict_lines(verdicts: list[Verdict]) -> list[str]:
+def verdict_lines(verdicts: list[ThresholdVerdict]) -> list[str]:
     """One line per threshold: PASS/FAIL name: message (rule)."""
     return [f"{'PASS' if v.passed else 'FAIL'} {v.name}: {v.message} ({v.rule})" for v in verdicts]

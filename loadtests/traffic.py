@@ -38,7 +38,7 @@ MAX_GROUP = 6  # mobiles per batch/multi request: a few, never the same one twic
 
 
 @dataclass
-class Item:
+class TrafficItem:
     """One mobile and its text: a message, delivered in pktotal segments."""
 
     mobile: str
@@ -52,7 +52,7 @@ class Send:
     """One request to make: endpoint and its items in request order (§3.3 positions)."""
 
     endpoint: str
-    items: list[Item]
+    items: list[TrafficItem]
 
     @property
     def messages(self) -> int:
@@ -84,8 +84,8 @@ class Traffic:
         start = self.rng.randrange(len(self.mobiles))
         return [self.mobiles[(start + i) % len(self.mobiles)] for i in range(count)]
 
-    def item(self, mobile: str, text: str, custid: str) -> Item:
-        return Item(mobile, text, custid, self.pktotal(text))
+    def item(self, mobile: str, text: str, custid: str) -> TrafficItem:
+        return TrafficItem(mobile, text, custid, self.pktotal(text))
 
     def next(self) -> Send:
         kinds = list(self.mix)

@@ -54,7 +54,7 @@ class MeasuredUser(User):
     abstract = True
 
     def on_start(self) -> None:
-        self.settings = STATE.settings
+        self.settings = STATE.need_settings()
         self.api = fast_client(self.settings)
 
     def exchange(self, endpoint: str, action: Any) -> tuple[Any, float, str]:
@@ -141,8 +141,9 @@ class ReportPoller(MeasuredUser):
         answer, _, outcome = self.exchange("get_rpt", lambda: self.api.get_rpt(RETSIZE))
         arrived = time.time()
         items = answer.items if answer is not None and outcome == "0" else []
-        for report in items:
-            STATE.recorder.report("poll", arrived, report)
+        if STATE.recorder is not None:  # every process that runs users has one
+            for report in items:
+                STATE.recorder.report("poll", arrived, report)
         self.more = bool(items)
 
 
@@ -153,6 +154,7 @@ class Phases(LoadTestShape):
     use_common_options = True  # --users is the number of senders (read in settings)
 
     def tick(self) -> tuple[int, float, list[type[User]]] | None:
+        assert self.runner is not None  # Locust sets it before the first tick
         STATE.begin(self.runner.environment)
         phase = STATE.phase()
         if phase is None:

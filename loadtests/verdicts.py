@@ -6,6 +6,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from smsapi.tender import DELIVERY_LIMIT_S, DELIVERY_RATE_MIN, YEAR_MESSAGES
+
 from .settings import Thresholds
 
 # Which thresholds each scenario judges (docs/loadtests.md).
@@ -17,7 +19,7 @@ APPLIES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass
-class Verdict:
+class ThresholdVerdict:
     name: str
     rule: str
     limit: float
@@ -43,12 +45,12 @@ class Figures:
 
 def _check(
     name: str, rule: str, value: float | None, limit: float, unit: str, at_most: bool, what: str
-) -> Verdict:
+) -> ThresholdVerdict:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return Verdict(name, rule, limit, None, unit, False, f"{what}: not measured")
+        return ThresholdVerdict(name, rule, limit, None, unit, False, f"{what}: not measured")
     passed = value <= limit if at_most else value >= limit
     sign = ("≤" if passed else ">") if at_most else ("≥" if passed else "<")
-    return Verdict(
+    return ThresholdVerdict(
         name,
         rule,
         limit,
@@ -59,12 +61,12 @@ def _check(
     )
 
 
-def judge(scenario: str, figures: Figures, thresholds: Thresholds) -> list[Verdict]:
+def judge(scenario: str, figures: Figures, thresholds: Thresholds) -> list[ThresholdVerdict]:
     """The verdict of every threshold the scenario applies."""
     checks = {
         "max_p99_delivery": lambda: _check(
             "max_p99_delivery",
-            "§2.1.3 delivery ≤ 5 s",
+            f"§2.1.3 delivery ≤ {DELIVERY_LIMIT_S:g} s",
             figures.p99_delivery_s,
             thresholds.max_p99_delivery,
             "s",
@@ -73,7 +75,7 @@ def judge(scenario: str, figures: Figures, thresholds: Thresholds) -> list[Verdi
         ),
         "min_delivery_rate": lambda: _check(
             "min_delivery_rate",
-            "§2.1.3 delivery rate ≥ 99 %",
+            f"§2.1.3 delivery rate ≥ {DELIVERY_RATE_MIN * 100:g} %",
             figures.delivery_rate_pct,
             thresholds.min_delivery_rate,
             "%",
@@ -91,7 +93,7 @@ def judge(scenario: str, figures: Figures, thresholds: Thresholds) -> list[Verdi
         ),
         "min_rate": lambda: _check(
             "min_rate",
-            "§1 ~15 M messages a year at the peak factor",
+            f"§1 ~{YEAR_MESSAGES / 1e6:g} M messages a year at the peak factor",
             figures.sustained_rate,
             thresholds.min_rate,
             "msg/s",

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 
-from . import admin, console, doors, views
+from . import admin_api, admin_api_accounts, admin_api_control, console, doors, views
 from .config import Settings
 from .service import Carrier
-from .store import Store, open_store
+from .stores import Store, open_store
+
+# The admin API's views: importing these modules adds their routes to admin_api.bp.
+ADMIN_API_VIEWS = (admin_api_accounts, admin_api_control)
+
+
+class MockJSON(DefaultJSONProvider):
+    sort_keys = False  # answers keep the document's field order
+    ensure_ascii = False  # readable Chinese in the admin API (UTF-8 JSON)...
+    mimetype = "application/json; charset=utf-8"  # ...said so for every client
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
@@ -15,12 +25,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # answers keep the document's field order
-    app.json.ensure_ascii = False  # readable Chinese in the admin API (UTF-8 JSON)...
-    app.json.mimetype = "application/json; charset=utf-8"  # ...said so for every client
+    app.json = MockJSON(app)
     app.extensions["mockcarrier"] = Carrier(settings, store or open_store(settings))
     app.register_blueprint(views.bp)
-    app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_api.bp)  # the JSON admin API at /__admin
     app.register_blueprint(console.bp)  # the web console at / (JSON there for non-browsers)
     app.before_request(_unreadable_body)
     names = doors.served_names(settings.host, settings.allowed_hosts)

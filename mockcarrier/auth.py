@@ -13,7 +13,8 @@ from smsapi.fields import text_value, userid_rule
 
 from . import replay
 from .config import Settings
-from .store import AccountRecord, Store
+from .snapshot import Snapshot, Snapshots
+from .stores.interface import AccountRecord, Store
 
 
 @dataclass
@@ -34,11 +35,19 @@ VAGUE_REASON = "userid, pwd, apikey or timestamp wrong (verbose_reasons tells wh
 
 
 def authenticate(
-    fields: dict[str, Any], remote_addr: str, store: Store, settings: Settings, now: datetime
+    fields: dict[str, Any],
+    remote_addr: str,
+    cache: Snapshots,
+    settings: Settings,
+    now: datetime,
+    snapshot: Snapshot | None = None,
 ) -> AuthOutcome:
     """Who sent this request, or the §4 code that refuses it; a replayed digest is
-    refused (mockcarrier.replay), a refusal's reason vague unless verbose_reasons."""
-    outcome = _authenticate(fields, remote_addr, store, settings, now)
+    refused (mockcarrier.replay), a refusal's reason vague unless verbose_reasons.
+    Accounts and the lockout come from the snapshot (cache.current() unless given):
+    a request that changes nothing reads no account from the store."""
+    snapshot = snapshot or cache.current()
+    outcome = _authenticate(fields, remote_addr, cache, snapshot, settings, now)
     if outcome.result == Result.AUTH_FAILED and not settings.verbose_reasons:
         outcome.reason = VAGUE_REASON
     if outcome.ok and outcome.mode == "md5" and _replayed(fields, settings):
@@ -69,22 +78,28 @@ def guess_key(remote_addr: str) -> str:
 
 
 def _authenticate(
-    fields: dict[str, Any], remote_addr: str, store: Store, settings: Settings, now: datetime
+    fields: dict[str, Any],
+    remote_addr: str,
+    cache: Snapshots,
+    snapshot: Snapshot,
+    settings: Settings,
+    now: datetime,
 ) -> AuthOutcome:
+    store = cache.store
     apikey = text_value(fields.get("apikey"))
     if apikey:  # §3.1 apikey present: userid and pwd are not used
-        account = account_by_apikey(store, apikey)
+        account = snapshot.account_by_apikey(apikey)
         key = account.userid if account else guess_key(remote_addr)
     else:
         key = text_value(fields.get("userid")).upper()
-        account = store.account(key) if userid_rule(key) else None
+        account = snapshot.account(key) if userid_rule(key) else None
 
     epoch = now.timestamp()
     since = epoch - settings.lockout_window
     # An address that guessed apikeys is locked out of apikey mode, right key or not.
     keys = (key, guess_key(remote_addr)) if apikey and account else (key,)
     for locked in keys:
-        if locked and store.auth_failures_since(locked, since) >= settings.lockout_failures:
+        if locked and cache.locked_out(snapshot, locked, since, settings.lockout_failures):
             return AuthOutcome(
                 Result.AUTH_LOCKED, reason=f"{locked}: locked after repeated failures"
             )
@@ -151,16 +166,6 @@ def timestamp_problem(timestamp: str, settings: Settings, now: datetime) -> str:
         if utc_skew is not None and abs(utc_skew) <= settings.timestamp_tolerance:
             return ""
     return f"timestamp {skew:+.0f} s from the carrier's clock (China time)"
-
-
-def account_by_apikey(store: Store, apikey: str) -> AccountRecord | None:
-    """Find the account of an apikey, comparing with every key in constant time."""
-    found = None
-    for account in store.accounts():
-        expected = account.config.apikey
-        if expected and secrets_equal(apikey, expected):
-            found = account
-    return found
 
 
 def address_allowed(remote_addr: str, allowed: list[str]) -> bool:

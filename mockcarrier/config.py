@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from smsapi.endpoints import MAX_PUSH_MOS, MAX_PUSH_RPTS
 from smsapi.fields import CHANNEL_EXNO_MAX
 from smsapi.mobile import Operator
+from smsapi.tender import DEMO_CHANNEL, PRICE_CAP
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,8 +26,6 @@ AUTH_MODES = ("md5", "plain", "apikey")
 DEMO_USERID = "J10003"
 DEMO_PASSWORD = "111111"
 DEMO_APIKEY = "abade5589e2798f82f006bbc36d269ce"
-# Tender §2.1.2: one channel number for the three networks, ending in 12122.
-DEFAULT_CHANNEL = "10690012122"
 OPERATOR_NAMES = tuple(o.value for o in Operator if o is not Operator.INVALID)
 PROFILE_NAMES = ("default", "slow", "lossy", "instant")  # mockcarrier.delivery.PROFILES
 
@@ -45,12 +44,12 @@ class AccountConfig:
     auth_modes: list[str] = field(default_factory=lambda: ["md5", "apikey"])
     allowed_ips: list[str] = field(default_factory=list)  # CIDRs; empty allows every address
     max_concurrent: int = 100  # §5.1 单个发送账号默认并发链接数为100个
-    channel: str = DEFAULT_CHANNEL
+    channel: str = DEMO_CHANNEL
     signature: str = "【通渝科技】"
     chargetype: int = 0  # §2.6.6 0 counts messages, 1 counts money
     balance: int = 100_000_000  # initial message count (chargetype 0)
     money: str = "100000.000000"  # initial money in yuan (chargetype 1)
-    price: str = "0.029"  # yuan per segment (chargetype 1); tender §3 cap
+    price: str = str(PRICE_CAP)  # yuan per segment (chargetype 1): the tender's cap
     delivery_profile: str = "default"
     mo_charset: str = "utf-8"  # §2.4.6 UTF-8; the §2.7.5 push example shows GBK
     answer_delay_ms: int = 0  # hold every answer this long (to reach -100056 on purpose)

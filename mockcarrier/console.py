@@ -24,19 +24,20 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() makes
 
 from smsapi.answers import format_money
 from smsapi.endpoints import ENDPOINTS
 from smsapi.errors import RESULT_TEXTS
 
-from . import admin_control, faults, inbox, pusher
+from . import faults, inbox, pusher
 from . import operations as ops
 from .access import Access, token_required
-from .admin import access_of, given_token
+from .admin_api import access_of, given_token
 from .config import DEMO_USERID
 from .operations import AdminError
 from .service import Carrier
-from .store import AccountRecord
+from .stores import AccountRecord
 
 bp = Blueprint(
     "console",
@@ -108,7 +109,7 @@ def build_view(
     except AdminError:
         messages, mos = [], []
     queue = inbox.report_queue(ops.reports(c, record, "pending"), now)
-    groups = inbox.inbox(messages, mos, now)
+    groups = inbox.inbox(messages, mos, now, c.control().defects)  # ids as reported
     return View(
         accounts,
         record,
@@ -137,13 +138,13 @@ def push_panel(c: Carrier, record: AccountRecord) -> dict[str, Any]:
     attempts = c.store.push_attempts(record.userid, "", SHOWN_ATTEMPTS)
     return {
         "lanes": pusher.lane_views(c, record.config),
-        "attempts": [admin_control.attempt_view(row) for row in attempts],
+        "attempts": [ops.attempt_view(row) for row in attempts],
     }
 
 
 def fault_panel(c: Carrier) -> dict[str, Any]:
     """Defect modes and forced errors, as GET /__admin/defects and /__admin/faults."""
-    return {"defects": admin_control.defects_view(), "faults": faults.listed(c.store)}
+    return {"defects": ops.defects_view(c), "faults": faults.listed(c.store)}
 
 
 def fault_rule(form: dict[str, str], userid: str) -> dict[str, Any]:
@@ -207,7 +208,7 @@ def wants_html() -> bool:
     )
 
 
-def login_page(error: str = "", status: int = 401) -> Response:
+def login_page(error: str = "", status: int = 401) -> BaseResponse:
     response = Response(render_template("console/login.html", error=error), status)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -219,7 +220,7 @@ def page_url(userid: str = "", query: str = "", notice: str = "", error: str = "
     return url_for("console.index") + (f"?{urlencode(params)}" if params else "")
 
 
-def action_reply(userid: str, notice: str = "", error: str = "", status: int = 200) -> Response:
+def action_reply(userid: str, notice: str = "", error: str = "", status: int = 200) -> BaseResponse:
     """JSON for console.js, a redirect back to the page for a form posted without it."""
     if request.headers.get("X-Console") == "fetch":
         response = jsonify({"ok": not error, "notice": notice, "error": error})
@@ -229,7 +230,7 @@ def action_reply(userid: str, notice: str = "", error: str = "", status: int = 2
     return redirect(page_url(userid, query, notice, error), 303)
 
 
-def run_action(userid: str, action: Any, notice: Any) -> Response:
+def run_action(userid: str, action: Any, notice: Any) -> BaseResponse:
     """Check this token sees the account, run one operation, say what happened."""
     access = access_of(presented_token())
     if access is None or not access.sees(userid):
@@ -244,7 +245,7 @@ def run_action(userid: str, action: Any, notice: Any) -> Response:
     return action_reply(userid, notice=notice(result))
 
 
-def run_server_action(action: Any, notice: Any) -> Response:
+def run_server_action(action: Any, notice: Any) -> BaseResponse:
     """A server-wide change (defects, faults): the server-wide token only."""
     userid = request.form.get("account", "")
     access = access_of(presented_token())
@@ -262,7 +263,7 @@ def run_server_action(action: Any, notice: Any) -> Response:
 
 
 @bp.after_request
-def security_headers(response: Response) -> Response:
+def security_headers(response: BaseResponse) -> BaseResponse:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -273,7 +274,7 @@ def security_headers(response: Response) -> Response:
 
 
 @bp.get("/")
-def index() -> Response:
+def index() -> BaseResponse:
     if not wants_html():
         return jsonify(service_info())
     c = carrier()
@@ -303,7 +304,7 @@ def index() -> Response:
 
 
 @bp.get("/console/live")
-def live() -> Response:
+def live() -> BaseResponse:
     """The regions of the page, with their hashes; 204 when version v is still current."""
     access = access_of(presented_token())
     if access is None:
@@ -318,7 +319,7 @@ def live() -> Response:
 
 
 @bp.post("/console/login")
-def login() -> Response:
+def login() -> BaseResponse:
     token = request.form.get("token", "").strip()
     if not token or access_of(token) is None:
         return login_page("令牌错误 wrong token")
@@ -328,14 +329,14 @@ def login() -> Response:
 
 
 @bp.post("/console/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     response = redirect(url_for("console.index"), 303)
     response.delete_cookie(COOKIE, path="/")
     return response
 
 
 @bp.post("/console/<userid>/reply")
-def reply(userid: str) -> Response:
+def reply(userid: str) -> BaseResponse:
     """A reply from a phone: the admin API's inject_mo."""
     form = {k: request.form.get(k, "") for k in ("mobile", "content", "exno")}
     return run_action(
@@ -346,7 +347,7 @@ def reply(userid: str) -> Response:
 
 
 @bp.post("/console/<userid>/topup")
-def top_up(userid: str) -> Response:
+def top_up(userid: str) -> BaseResponse:
     form = {k: request.form.get(k, "") for k in ("count", "money")}
     return run_action(
         userid,
@@ -356,7 +357,7 @@ def top_up(userid: str) -> Response:
 
 
 @bp.post("/console/<userid>/reset")
-def reset(userid: str) -> Response:
+def reset(userid: str) -> BaseResponse:
     return run_action(
         userid,
         lambda record: ops.reset(carrier(), record),
@@ -365,7 +366,7 @@ def reset(userid: str) -> Response:
 
 
 @bp.post("/console/<userid>/messages/<int(signed=True):msgid>/fate")
-def mark(userid: str, msgid: int) -> Response:
+def mark(userid: str, msgid: int) -> BaseResponse:
     """Mark a message failed or delayed: the admin API's messages/<msgid>/fate."""
     form = {k: request.form.get(k, "") for k in ("fate", "errcode", "seconds")}
     return run_action(
@@ -376,7 +377,7 @@ def mark(userid: str, msgid: int) -> Response:
 
 
 @bp.post("/console/<userid>/push/retry")
-def push_retry(userid: str) -> Response:
+def push_retry(userid: str) -> BaseResponse:
     """Clear the push backoff: the admin API's push/retry."""
     return run_action(
         userid,
@@ -386,7 +387,7 @@ def push_retry(userid: str) -> Response:
 
 
 @bp.post("/console/defects/<name>")
-def defect(name: str) -> Response:
+def defect(name: str) -> BaseResponse:
     """Switch a defect mode on (on=1) or off: POST / DELETE /__admin/defects/<name>."""
     on = request.form.get("on") == "1"
     return run_server_action(
@@ -396,7 +397,7 @@ def defect(name: str) -> Response:
 
 
 @bp.post("/console/faults")
-def add_fault() -> Response:
+def add_fault() -> BaseResponse:
     """A forced error: POST /__admin/faults."""
     rule = fault_rule(request.form.to_dict(), request.form.get("account", ""))
     return run_server_action(
@@ -406,7 +407,7 @@ def add_fault() -> Response:
 
 
 @bp.post("/console/faults/<int:fault_id>/delete")
-def delete_fault(fault_id: int) -> Response:
+def delete_fault(fault_id: int) -> BaseResponse:
     """DELETE /__admin/faults/<id>."""
     return run_server_action(
         lambda: ops.delete_fault(carrier(), fault_id),

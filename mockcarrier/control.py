@@ -3,7 +3,8 @@ tolerances, lockout, magic numbers, defect modes), kept in the store so that eve
 process of the mock reads the same state on every request.
 
 `serve` writes the start-time state once (initialise); the admin API changes it; the
-service and the pusher read it (load).
+service and the pusher read it through the carrier's snapshot (mockcarrier/snapshot.py),
+which every process reloads when the store's version() changes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from smsapi.fields import TIME_FORMAT
 from . import defects as defect_modes
 from . import faults, seeding
 from .config import ConfigError, Settings
-from .delivery import DELIVERED, Outcome
+from .delivery import DELIVERED, Fate
 
 # Settings that may change at run time (PATCH /__admin/settings); the rest need a restart.
 RUNTIME_SETTINGS = {
@@ -42,7 +43,7 @@ class Control:
 
     settings: Settings  # start-time settings with the run-time changes applied
     defects: frozenset[str] = frozenset()
-    magic: dict[str, Outcome] = field(default_factory=dict)
+    magic: dict[str, Fate] = field(default_factory=dict)
 
     def now(self) -> datetime:
         """The carrier's clock: China time moved by the clock offset."""
@@ -82,7 +83,12 @@ def initialise(store: Any, settings: Settings) -> None:
 
 
 def load(store: Any, base: Settings) -> Control:
-    state = store.control()
+    """The control state as the store holds it now (the carrier reads it through its
+    snapshot, mockcarrier/snapshot.py, reloaded only when the store's version moves)."""
+    return from_state(store.control(), base)
+
+
+def from_state(state: dict[str, Any], base: Settings) -> Control:
     overrides = state.get("settings") or {}
     settings = dataclasses.replace(base, **overrides) if overrides else base
     return Control(
@@ -164,7 +170,7 @@ def set_magic(store: Any, table: dict[str, Any]) -> dict[str, Any]:
     return table
 
 
-def magic_table(data: Any) -> dict[str, Outcome]:
+def magic_table(data: Any) -> dict[str, Fate]:
     """Magic numbers of one's own: {"13912345678": {"latency": 2.0, "status": 1,
     "errcode": "UNDELIV", "errdesc": "fail"}}; latency null means never reported."""
     if not isinstance(data, dict):
@@ -186,7 +192,7 @@ def magic_table(data: Any) -> dict[str, Outcome]:
         if isinstance(status, bool) or not isinstance(status, int):
             raise ConfigError(f"magic {mobile}: status is an integer (0 delivered)")
         delivered = status == 0
-        table[str(mobile)] = Outcome(
+        table[str(mobile)] = Fate(
             None if latency is None else float(latency),
             status,  # any non-zero status is a failure (§2.5.6 非0:失败)
             str(spec.get("errcode") or (DELIVERED[0] if delivered else "UNDELIV")),

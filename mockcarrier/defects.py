@@ -1,21 +1,40 @@
 """Defect modes: named, deliberate deviations from the document, the mistakes real
 carrier integrations make, so the conformance suite can prove it catches each one.
 
-The registry says which rule each breaks; the functions below are the only places the
-service and the pusher consult it (docs/faults.md).
+This module is the one place that knows a defect's name. The defects are a layer over
+the carrier and its store: they transform what goes out, at a few seams, and the store
+carries no defect parameter (a defect cannot slow the clean path):
+- acceptance(): what a send asks the store to do (billing, report delay);
+- HandOuts.take_reports(): the reports get_rpt hands out (reports-handed-twice);
+- distort_answer() / distort_items(): answers and the items of pulls and pushes (ids,
+  fields, a phantom); the pusher acknowledges the store's real ids, the wire carries
+  these;
+- pull_limit(), batch_limit(), exno_kept(), answer_format(), checks_auth(): limits and
+  checks the service consults;
+- push_limit(), HandOuts.push_seqid(), push_body(), push_acknowledged(): the pusher.
+With no defect active each seam returns its input at once (`if not active`).
+(docs/faults.md)
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import dataclasses
+import threading
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from smsapi.codec import Format
-from smsapi.endpoints import SEND_ENDPOINTS
+from smsapi import push
+from smsapi.codec import JSON_MEDIA, Format, json_body
+from smsapi.endpoints import MAX_BATCH_MOBILES, SEND_ENDPOINTS
 from smsapi.fields import TIME_FORMAT, parse_time
-from smsapi.msgid import mobile_msgid, segment_msgid, wrap_int64
+from smsapi.msgid import wrap_int64
+
+from . import ids
+
+if TYPE_CHECKING:
+    from .stores.interface import Acceptance, Report
 
 
 @dataclass(frozen=True)
@@ -223,7 +242,44 @@ def unknown(names: Collection[str]) -> list[str]:
     return sorted(set(names) - set(DEFECTS))
 
 
-# ---------------------------------------------------------------- the service's hooks
+# The names the seams below test (each once, here).
+TWICE = "reports-handed-twice"
+SAME_SEQID = "seqid-not-increasing"
+
+
+# ---------------------------------------------------------------- a send
+
+
+def acceptance(active: Collection[str], accepted: Acceptance) -> Acceptance:
+    """What a send asks the store to do, as the active defects change it: billed
+    nothing (balance-not-charged), every report later (late-reports-rtime-stime)."""
+    if not active:
+        return accepted
+    if "balance-not-charged" in active:
+        accepted = dataclasses.replace(accepted, cost_count=0, cost_micros=0)
+    if "late-reports-rtime-stime" in active:
+        accepted = dataclasses.replace(accepted, delay=LATE_REPORT_S)
+    return accepted
+
+
+def batch_limit(active: Collection[str]) -> int:
+    """§2.2.1 the most mobiles a batch_send takes (no limit under batch-limit-ignored)."""
+    if active and "batch-limit-ignored" in active:
+        return 2**31
+    return MAX_BATCH_MOBILES
+
+
+def exno_kept(active: Collection[str], raw: str, checked: str) -> str:
+    """The exno a send keeps: the §2.1.5-checked one, or any (exno-not-checked)."""
+    return raw if active and "exno-not-checked" in active and raw else checked
+
+
+def checks_auth(active: Collection[str]) -> bool:
+    """Whether a wrong pwd is refused (not under auth-not-checked)."""
+    return not active or "auth-not-checked" not in active
+
+
+# ---------------------------------------------------------------- answers and pulls
 
 
 def answer_format(active: Collection[str], fmt: Format) -> Format:
@@ -233,15 +289,10 @@ def answer_format(active: Collection[str], fmt: Format) -> Format:
     return Format.JSON
 
 
-def segment_id(active: Collection[str], base: int, position: int, pknum: int) -> int:
-    """The report id of one segment (§3.3), or its defective stride."""
-    if "wrong-segment-stride" in active and pknum > 1:
-        return wrap_int64(mobile_msgid(base, position) + (pknum - 1) * SEGMENT_STRIDE_DEFECT)
-    return segment_msgid(base, position, pknum)
-
-
 def pull_limit(active: Collection[str], retsize: int | None, capped: int) -> int:
     """How many items a get_mo / get_rpt hands out."""
+    if not active:
+        return capped
     if "retsize-cap-ignored" in active:
         return retsize if retsize and retsize > 0 else 1_000_000
     if "retsize-default-small" in active and not (retsize and retsize > 0):
@@ -249,16 +300,6 @@ def pull_limit(active: Collection[str], retsize: int | None, capped: int) -> int
     if "retsize-cap-plus-one" in active and (not retsize or retsize <= 0 or retsize > capped):
         return capped + 1  # absent, ≤ 0 or over the cap: one more than the cap
     return capped
-
-
-def exno_kept(active: Collection[str], raw: str, checked: str) -> str:
-    """The exno a send keeps: the §2.1.5-checked one, or any (exno-not-checked)."""
-    return raw if "exno-not-checked" in active and raw else checked
-
-
-def billed(active: Collection[str], count: int) -> int:
-    """The segments a send is charged for (none under balance-not-charged)."""
-    return 0 if "balance-not-charged" in active else count
 
 
 def distort_answer(active: Collection[str], endpoint: str, answer: dict[str, Any]) -> dict:
@@ -287,13 +328,15 @@ def distort_answer(active: Collection[str], endpoint: str, answer: dict[str, Any
 
 
 def distort_items(active: Collection[str], list_field: str, items: list[dict]) -> list[dict]:
-    """Reports (rpts) or MOs (mos), pulled or pushed, as the active defects write them."""
+    """Reports (rpts) or MOs (mos), pulled or pushed, as the active defects write them
+    (new dicts; the store's ids in the input are kept for the acknowledgement)."""
     if not active:
         return items
     out = []
     for item in items:
         item = dict(item)
         if list_field == "rpts":
+            item["msgid"] = report_id(active, int(item["msgid"]))
             if "report-custid-missing" in active:
                 item["custid"] = ""
             if "pknum-zero-for-short" in active and item.get("pktotal") == 1:
@@ -314,6 +357,24 @@ def distort_items(active: Collection[str], list_field: str, items: list[dict]) -
     return out
 
 
+def report_id(active: Collection[str], msgid: int) -> int:
+    """The id a report carries out (pulled, pushed, shown in the console) for the store's
+    real segment id msgid."""
+    if active and "wrong-segment-stride" in active:
+        return wrong_stride(msgid)
+    return msgid
+
+
+def wrong_stride(msgid: int) -> int:
+    """wrong-segment-stride: a segment id rewritten from its real one (§3.3 stride 2^34)
+    with a 2^32 stride: message id + (pknum - 1) * 2^32."""
+    first = ids.message_msgid(msgid)
+    pknum = ids.decompose(msgid)[2]
+    if first is None or pknum == 1:
+        return msgid
+    return wrap_int64(first + (pknum - 1) * SEGMENT_STRIDE_DEFECT)
+
+
 def _distort_report(active: Collection[str], item: dict) -> None:
     """The failure-semantics and timestamp defects of one report (in place)."""
     if "exdata-not-echoed" in active:
@@ -329,6 +390,74 @@ def _distort_report(active: Collection[str], item: dict) -> None:
         item["rtime"] = item.get("stime", "")
 
 
-def report_delay(active: Collection[str]) -> float:
-    """Real seconds every report comes later than its simulated latency."""
-    return LATE_REPORT_S if "late-reports-rtime-stime" in active else 0.0
+# ---------------------------------------------------------------- pushes
+
+
+def push_limit(active: Collection[str], kind: str, configured: int) -> int:
+    """The items of one push: the account's batch, or over §2.7.1/§2.8.1's limit."""
+    if active and "push-over-limit" in active:
+        return OVER_LIMIT[kind]
+    return configured
+
+
+def push_body(active: Collection[str], fields: dict[str, Any]) -> tuple[bytes, str]:
+    """§2.7.2 a push's form body and media type, as the active defects write it."""
+    if active:
+        if "push-digest-upper-case" in active:
+            fields = {**fields, "pwd": str(fields["pwd"]).upper()}
+        if "push-as-json" in active:
+            return json_body(fields), JSON_MEDIA
+    return push.encode_push(fields)
+
+
+def push_acknowledged(active: Collection[str], acknowledged: bool) -> bool:
+    """Whether a push leaves the outbox: acknowledged, or any push (push-no-retry)."""
+    return acknowledged or bool(active and "push-no-retry" in active)
+
+
+# ---------------------------------------------------------------- the layer's memory
+
+
+class HandOuts:
+    """What the defect layer remembers, per process (each worker of a served mock has
+    its own; a report is handed again by the process that handed it first):
+    - reports-handed-twice: the reports get_rpt handed out once, handed out again by the
+      next get_rpt of the account (the store hands each report out once, always);
+    - seqid-not-increasing: the seqid each push lane repeats.
+    Switching a defect off forgets its part."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._again: dict[str, list[Report]] = {}
+        self._seqids: dict[tuple[str, str], int] = {}
+
+    def take_reports(
+        self, active: Collection[str], userid: str, limit: int, take: Callable[[int], list[Report]]
+    ) -> list[Report]:
+        """get_rpt's reports: take(limit) from the store, and under reports-handed-twice
+        the ones handed out once before them."""
+        if TWICE not in active:
+            if self._again:
+                with self._lock:
+                    self._again.clear()
+            return take(limit)
+        with self._lock:
+            again = self._again.pop(userid, [])
+        handed, kept = again[:limit], again[limit:]
+        fresh = take(limit - len(handed)) if len(handed) < limit else []
+        with self._lock:
+            waiting = self._again.setdefault(userid, [])
+            waiting[:0] = kept
+            waiting.extend(fresh)
+        return handed + fresh
+
+    def push_seqid(self, active: Collection[str], userid: str, kind: str, seqid: int) -> int:
+        """The seqid a push carries: the lane's next, or (seqid-not-increasing) the one
+        its first push under the defect carried."""
+        if SAME_SEQID not in active:
+            if self._seqids:
+                with self._lock:
+                    self._seqids.clear()
+            return seqid
+        with self._lock:
+            return self._seqids.setdefault((userid, kind), seqid)

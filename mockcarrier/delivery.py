@@ -6,9 +6,11 @@ replays whatever order requests arrive in.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import re
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,7 +24,7 @@ FAILED_STATUS = 1  # §2.5.6 status 非0:失败
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Fate:
     """What happens to one mobile's message. latency None: no report, ever."""
 
     latency: float | None
@@ -35,8 +37,36 @@ class Outcome:
         return self.status == 0
 
 
-def failed(latency: float | None, errcode: str) -> Outcome:
-    return Outcome(latency, FAILED_STATUS, errcode, "fail")
+def failed(latency: float | None, errcode: str) -> Fate:
+    return Fate(latency, FAILED_STATUS, errcode, "fail")
+
+
+class Draws:
+    """The uniform draws of one message, from BLAKE2b of its key (seed, msgid): seeding a
+    Mersenne Twister anew for every message cost more than the rest of its acceptance."""
+
+    __slots__ = ("_next", "_words")
+
+    def __init__(self, key: str) -> None:
+        self._words = struct.unpack("<8Q", hashlib.blake2b(key.encode()).digest())
+        self._next = 0
+
+    def random(self) -> float:
+        """Uniform in [0, 1): 53 bits of the next word (a draw uses at most five)."""
+        word = self._words[self._next % 8]
+        self._next += 1
+        return (word >> 11) * 2.0**-53
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * self.random()
+
+    def gauss(self, mu: float, sigma: float) -> float:
+        """Box-Muller: one normal draw from two uniform ones."""
+        radius = math.sqrt(-2.0 * math.log(1.0 - self.random()))
+        return mu + sigma * radius * math.cos(2.0 * math.pi * self.random())
+
+    def choice(self, options: tuple[str, ...]) -> str:
+        return options[int(self.random() * len(options))]
 
 
 @dataclass(frozen=True)
@@ -49,7 +79,7 @@ class LatencyModel:
     tail_rate: float = 0.005
     tail: tuple[float, float] = (3.0, 8.0)
 
-    def draw(self, rng: random.Random) -> Outcome:
+    def draw(self, rng: Draws | random.Random) -> Fate:
         if self.median <= 0:
             latency = 0.0
         elif rng.random() < self.tail_rate:
@@ -58,7 +88,7 @@ class LatencyModel:
             latency = math.exp(rng.gauss(math.log(self.median), self.sigma))
         if rng.random() < self.failure_rate:
             return failed(latency, rng.choice(FAILURE_CODES))
-        return Outcome(latency)
+        return Fate(latency)
 
 
 def _profile(mobile: float, unicom: float, telecom: float, intl: float, **kw) -> dict:
@@ -86,17 +116,17 @@ PROFILES: dict[str, dict[Operator, LatencyModel]] = {
 # Magic numbers: any mainland segment followed by 0000000 and a digit has a fixed fate,
 # e.g. 13800000002 always fails. Documented in README.md.
 MAGIC_RE = re.compile(r"^1\d{2}0000000(\d)$")
-MAGIC_OUTCOMES: dict[str, Outcome] = {
-    "1": Outcome(0.5),  # delivered after 0.5 s
+MAGIC_OUTCOMES: dict[str, Fate] = {
+    "1": Fate(0.5),  # delivered after 0.5 s
     "2": failed(1.0, "UNDELIV"),  # failed after 1 s
-    "3": Outcome(None),  # never reported
+    "3": Fate(None),  # never reported
     "4": failed(3.0, "EXPIRED"),  # expired after 3 s
-    "6": Outcome(6.0),  # delivered after 6 s: beyond the 5 s target
-    "9": Outcome(0.0),  # delivered at once
+    "6": Fate(6.0),  # delivered after 6 s: beyond the 5 s target
+    "9": Fate(0.0),  # delivered at once
 }
 
 
-def magic_outcome(mobile: MobileNumber) -> Outcome | None:
+def magic_outcome(mobile: MobileNumber) -> Fate | None:
     match = MAGIC_RE.match(mobile.national)
     return MAGIC_OUTCOMES.get(match.group(1)) if match else None
 
@@ -107,10 +137,21 @@ def outcome_for(
     seed: int,
     profile: str,
     magic: bool = True,
-    custom: Mapping[str, Outcome] | None = None,
-) -> Outcome:
+    custom: Mapping[str, Fate] | None = None,
+) -> Fate:
     """The fate of the message sent to one mobile under the per-mobile msgid; custom
     magic numbers (the control plane's, by number as sent or national) come first."""
+    fixed = fixed_fate(mobile, magic, custom)
+    if fixed is not None:
+        return fixed
+    return drawn_fate(seed, msgid, profile, mobile.operator)
+
+
+def fixed_fate(
+    mobile: MobileNumber, magic: bool = True, custom: Mapping[str, Fate] | None = None
+) -> Fate | None:
+    """A fate known before the message is numbered: an invalid number's, or a custom or
+    built-in magic number's; None: drawn (drawn_fate)."""
     if not mobile.valid:
         return failed(0.0, INVALID_NUMBER[0])
     if custom:
@@ -118,17 +159,20 @@ def outcome_for(
         if fixed is not None:
             return fixed
     if magic:
-        fixed = magic_outcome(mobile)
-        if fixed is not None:
-            return fixed
-    rng = random.Random(f"{seed}:{msgid}")
-    return PROFILES[profile][mobile.operator].draw(rng)
+        return magic_outcome(mobile)
+    return None
+
+
+def drawn_fate(seed: int, msgid: int, profile: str, operator: str) -> Fate:
+    """A profile's draw for one valid number, seeded by (seed, per-mobile msgid): the
+    stores call it when they number a message (stores.interface.Drawn)."""
+    return PROFILES[profile][Operator(operator)].draw(Draws(f"{seed}:{msgid}"))
 
 
 SEGMENT_GAP = 0.02  # later segments of one message report a little later
 
 
-def segment_latency(outcome: Outcome, pknum: int) -> float | None:
+def segment_latency(outcome: Fate, pknum: int) -> float | None:
     if outcome.latency is None:
         return None
     return outcome.latency + (pknum - 1) * SEGMENT_GAP

@@ -1,15 +1,17 @@
 """Fault injection: rules that make the next N calls (or a share of calls) misbehave.
 
 A rule names an action, where it applies (endpoint, account) and how often (count,
-rate). Rules live in the store so every process of the mock sees them; this module
-reads, matches and applies them (docs/faults.md).
+rate). Rules live in the store so every process of the mock sees them; each process
+keeps the active ones in its snapshot (mockcarrier/snapshot.py, reloaded when the
+store's version moves) and the store arbitrates each firing (consume_fault). This module
+parses, matches and applies them (docs/faults.md).
 """
 
 from __future__ import annotations
 
 import random
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -133,8 +135,20 @@ def listed(store: Any) -> list[dict[str, Any]]:
     return [view(row) for row in store.faults()]
 
 
+def active_rules(store: Any) -> tuple[FaultRule, ...]:
+    """The store's active rules, parsed, in the order they were added (the carrier
+    keeps them in its snapshot: mockcarrier/snapshot.py)."""
+    rules = []
+    for row in store.faults(active_only=True):
+        rule = FaultRule.from_dict(row["rule"])
+        rule.id = row["id"]
+        rules.append(rule)
+    return tuple(rules)
+
+
 def fire(
     store: Any,
+    rules: Sequence[FaultRule],
     target: str,
     userid: str | Callable[[], str],
     rng: random.Random | None = None,
@@ -142,22 +156,21 @@ def fire(
 ) -> list[FaultRule]:
     """The rules that fire on this call, in the order they were added (actions in
     exclude cannot apply to it, so they are not spent). Each firing is counted in the
-    store (atomically, so `count` holds across processes). userid may be a callable,
-    asked only when rules exist: naming the account can cost a store read."""
-    rows = store.faults(active_only=True)
-    if not rows:
+    store (store.consume_fault, atomic: `count` holds across processes, and a rule spent
+    bumps the store's version, so every process drops it). userid may be a callable,
+    asked only when rules exist: naming the account can cost a lookup."""
+    if not rules:
         return []
     if callable(userid):
         userid = userid()
-    rng = rng or random
+    draw = rng.random if rng is not None else random.random
     fired = []
-    for row in rows:
-        rule = FaultRule.from_dict(row["rule"])
-        rule.id = row["id"]
+    for rule in rules:
         if rule.action in exclude or not rule.matches(target, userid):
             continue
-        if rule.rate < 1 and rng.random() >= rule.rate:
+        if rule.rate < 1 and draw() >= rule.rate:
             continue
+        assert rule.id is not None
         if store.consume_fault(rule.id):
             fired.append(rule)
     return fired

@@ -9,6 +9,8 @@ counter while `+ (pknum - 1) * 2^34` fills bits 34..37 without a carry, so every
 
 from __future__ import annotations
 
+import hashlib
+
 from smsapi.msgid import SEGMENT_STRIDE, wrap_int64
 
 COUNTER_BITS = 34  # = log2 of the §3.3 segment stride
@@ -54,3 +56,9 @@ def message_msgid(msgid: int) -> int | None:
     if counter == 0:
         return None
     return compose(prefix, counter)
+
+
+def generated_custid(seed: int, msgid: int) -> str:
+    """§2.1.6 the carrier's unique id for a batch sent without custid (20 hex, as the
+    document's example b3d0a2783d31b21b8573)."""
+    return hashlib.sha1(f"{seed}:{msgid}".encode()).hexdigest()[:20]

@@ -6,6 +6,7 @@ of what the console says are tested without a browser.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from smsapi.mobile import Operator, classify
 from smsapi.msgid import segment_msgid
 from smsapi.segments import split_segments
 
+from . import defects as defect_modes
 from . import ids
 
 # Operator groups in the order the console lists them, with English labels beside
@@ -74,7 +76,7 @@ def queue_label(report: dict[str, Any], now: float) -> str:
 class SegmentView:
     pknum: int
     pktotal: int
-    msgid: int  # the id this segment's report carries (or will)
+    msgid: int  # the id this segment's report carries (or will), as the defects write it
     expected: int  # §3.3 the id it should carry: differs only under a defect mode
     text: str
     delivery: Delivery
@@ -163,8 +165,11 @@ def message_delivery(segments: list[SegmentView]) -> Delivery:
     return segments[0].delivery
 
 
-def message_view(row: dict[str, Any], now: float) -> MessageView:
-    """A store message row (with its reports as row["segments"]) as the console shows it."""
+def message_view(
+    row: dict[str, Any], now: float, active: Collection[str] = frozenset()
+) -> MessageView:
+    """A store message row (with its reports as row["segments"]) as the console shows it;
+    active: the defect modes on (a report's id as they write it)."""
     reports = {r["pknum"]: r for r in row["segments"]}
     texts = split_segments(row["text"])
     segments = []
@@ -176,7 +181,7 @@ def message_view(row: dict[str, Any], now: float) -> MessageView:
             SegmentView(
                 pknum=pknum,
                 pktotal=row["pktotal"],
-                msgid=report["msgid"] if report else expected,
+                msgid=defect_modes.report_id(active, report["msgid"] if report else expected),
                 expected=expected,
                 text=text,
                 delivery=delivery,
@@ -219,11 +224,14 @@ def mo_view(row: dict[str, Any]) -> MoView:
 
 
 def inbox(
-    messages: list[dict[str, Any]], mos: list[dict[str, Any]], now: float
+    messages: list[dict[str, Any]],
+    mos: list[dict[str, Any]],
+    now: float,
+    active: Collection[str] = frozenset(),
 ) -> list[OperatorGroup]:
     """Every phone with its messages and replies, newest first, in operator groups."""
     phones: dict[str, PhoneView] = {}
-    entries: list[MessageView | MoView] = [message_view(r, now) for r in messages]
+    entries: list[MessageView | MoView] = [message_view(r, now, active) for r in messages]
     entries += [mo_view(r) for r in mos]
     for entry in entries:
         number = classify(entry.mobile)

@@ -18,7 +18,7 @@ from .config import ConfigError, to_micros
 from .defects import DEFECTS
 from .delivery import FAILED_STATUS
 from .service import Carrier, carrier_time
-from .store import AccountRecord
+from .stores import AccountRecord
 
 MAX_LIMIT = 1000
 MAX_DELAY_SECONDS = 7 * 86400.0
@@ -215,7 +215,7 @@ def mark_message(
         failure = (FAILED_STATUS, errcode, "fail")
     elif fate == "delayed":
         try:
-            seconds = float(data.get("seconds"))
+            seconds = float(data.get("seconds", ""))
         except (TypeError, ValueError) as exc:
             raise AdminError(400, "seconds is a number") from exc
         if not 0 <= seconds <= MAX_DELAY_SECONDS:
@@ -250,3 +250,17 @@ def delete_fault(carrier: Carrier, fault_id: int) -> None:
     """Remove one forced error rule."""
     if not carrier.store.delete_faults(fault_id):
         raise AdminError(404, f"no fault {fault_id}")
+
+
+def defects_view(carrier: Carrier) -> list[dict[str, Any]]:
+    """Every defect mode with whether it is on (admin API and console)."""
+    active = carrier.control().defects
+    return [{**d.to_dict(), "enabled": d.name in active} for d in DEFECTS.values()]
+
+
+def attempt_view(row: dict[str, Any]) -> dict[str, Any]:
+    """One push attempt as the admin API and the console show it."""
+    out = dict(row)
+    out["ok"] = bool(out["ok"])
+    out["msgids"] = [out.pop("first_msgid"), out.pop("last_msgid")]
+    return out

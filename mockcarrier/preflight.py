@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from .config import Settings
-from .store import Store, StoreError, open_store
+from .stores import Store, StoreError, open_store
 
 REDIS_PROBE_SECONDS = 2.0
 
@@ -40,7 +40,7 @@ def redis_problem(url: str) -> str:
     """ "" when the Redis server of --store answers a PING within a short time."""
     import redis  # only the Redis store's users need it
 
-    from .redis_store import split_url
+    from .stores.redis.connection import split_url
 
     address, _ = split_url(url)
     client = redis.Redis.from_url(

@@ -29,14 +29,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from smsapi import push
-from smsapi.codec import JSON_MEDIA, json_body
 from smsapi.push import PushKind, PushVerdict
 
 from . import control, faults
 from . import defects as defect_modes
 from .config import AccountConfig
 from .service import Carrier, mo_items
-from .store import StoreError
+from .stores import Mo, Report, StoreError
+
+Items = list[Report] | list[Mo]  # one lane's items: reports (§2.8) or MOs (§2.7)
 
 log = logging.getLogger("mockcarrier.push")
 LEASE = "pusher"
@@ -150,7 +151,7 @@ class Pusher:
         if not self.holds_lease(now):
             return max(self.poll, LEASE_RETRY)
         wake_at = now + self.poll
-        for record in self.store.accounts():
+        for record in self.carrier.snapshot().accounts.values():
             cfg = record.config
             for kind in KINDS:
                 if not cfg.push_url(kind.value) or (cfg.userid, kind) in self._busy:
@@ -158,9 +159,9 @@ class Pusher:
                 if self._cooldown.get((cfg.userid, kind), 0.0) > now:
                     continue
                 lane = self.store.push_lane(cfg.userid, kind.value)
-                if lane["next_at"] > now:  # backing off
-                    wake_at = min(wake_at, lane["next_at"])
-                elif self.store.pending_push(cfg.userid, kind.value, now, 1):
+                if lane.next_at > now:  # backing off
+                    wake_at = min(wake_at, lane.next_at)
+                elif self.pending(cfg.userid, kind, now, 1):
                     self._submit(cfg.userid, kind)
                 elif kind is PushKind.RPT:
                     due = self.store.next_due(cfg.userid)
@@ -181,7 +182,7 @@ class Pusher:
             for _ in range(MAX_ROUNDS):
                 if self._stop.is_set():
                     return
-                record = self.store.account(userid)
+                record = self.carrier.snapshot().account(userid)
                 if record is None or not record.config.push_url(kind.value):
                     return
                 if not self.round(record.config, kind):
@@ -196,36 +197,43 @@ class Pusher:
 
     # ------------------------------------------------------------ one round
 
+    def pending(
+        self, userid: str, kind: PushKind, now: float, limit: int, claim: float = 0.0
+    ) -> Items:
+        """The lane's items due by now, in due order; claimed for `claim` seconds."""
+        if kind is PushKind.RPT:
+            return self.store.pending_reports(userid, now, limit, claim_for=claim)
+        return self.store.pending_mos(userid, now, limit, claim_for=claim)
+
     def round(self, cfg: AccountConfig, kind: PushKind) -> bool:
         """Push what is due of one lane (one batch, or two under push_reorder).
         True when a full batch went and more may be waiting."""
-        ctl = self.carrier.control()
-        if "push-over-limit" in ctl.defects:
-            limit = defect_modes.OVER_LIMIT[kind.value]
-        else:
-            limit = cfg.push_rpt_batch if kind is PushKind.RPT else cfg.push_mo_batch
-        due = self.store.pending_push(cfg.userid, kind.value, time.time(), 2 * limit)
+        snapshot = self.carrier.snapshot()
+        ctl = snapshot.control
+        configured = cfg.push_rpt_batch if kind is PushKind.RPT else cfg.push_mo_batch
+        limit = defect_modes.push_limit(ctl.defects, kind.value, configured)
+        due = self.pending(cfg.userid, kind, time.time(), 2 * limit)
         if not due:
             return False
         single = () if len(due) > limit else (faults.PUSH_REORDER,)  # needs two batches
-        fired = faults.fire(self.store, f"push_{kind.value}", cfg.userid, exclude=single)
+        fired = faults.fire(
+            self.store, snapshot.rules, f"push_{kind.value}", cfg.userid, exclude=single
+        )
         # Claimed past the longest the round can take (each push ends at push_timeout,
         # post_within), so pull cannot hand the items out while they are in flight.
-        rows = self.store.pending_push(
-            cfg.userid, kind.value, time.time(), 2 * limit, claim_for=claim_seconds(cfg, fired)
-        )
+        rows = self.pending(cfg.userid, kind, time.time(), 2 * limit, claim_seconds(cfg, fired))
         if not rows:
             return False
         try:
             return self._push_rows(cfg, kind, rows, limit, ctl, fired)
         finally:
-            self.store.release_claims(kind.value, [r["msgid"] for r in rows])
+            self.store.release_claims(kind.value, [r.msgid for r in rows])
 
     def _push_rows(
         self,
         cfg: AccountConfig,
         kind: PushKind,
-        rows: list[dict[str, Any]],
+        rows: Items,
         limit: int,
         ctl: control.Control,
         fired: list[faults.FaultRule],
@@ -248,19 +256,20 @@ class Pusher:
         self,
         cfg: AccountConfig,
         kind: PushKind,
-        rows: list[dict[str, Any]],
+        rows: Items,
         ctl: control.Control,
         fired: list[faults.FaultRule],
         note: str = "",
     ) -> bool:
-        """One push request; records the outcome. True when acknowledged."""
+        """One push request; records the outcome. True when acknowledged. The store's
+        ids are acknowledged; the wire carries them as the defect layer writes them."""
         active = ctl.defects
         url = cfg.push_url(kind.value)
         delay = faults.first(fired, faults.PUSH_DELAY)
         if delay is not None and self._stop.wait(delay.delay_ms / 1000):
             return False
-        seqid = self.store.next_seqid(
-            cfg.userid, kind.value, advance="seqid-not-increasing" not in active
+        seqid = self.carrier.handouts.push_seqid(
+            active, cfg.userid, kind.value, self.store.next_seqid(cfg.userid, kind.value)
         )
         body, content_type = self.request_body(cfg, kind, rows, ctl, seqid)  # fresh timestamp
         started = time.time()
@@ -275,7 +284,7 @@ class Pusher:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             verdict = PushVerdict(False, f"connection failed ({type(exc).__name__})")
         duration_ms = (time.time() - started) * 1000
-        ok = verdict.ok or "push-no-retry" in active
+        ok = defect_modes.push_acknowledged(active, verdict.ok)
         retry_in: float | None = None
         lane: tuple[int, float, str] | None = None
         if note == "duplicate":
@@ -283,7 +292,7 @@ class Pusher:
         elif ok:
             lane = (0, 0.0, "")
         else:
-            failures = int(self.store.push_lane(cfg.userid, kind.value)["failures"]) + 1
+            failures = self.store.push_lane(cfg.userid, kind.value).failures + 1
             retry_in = backoff_delay(
                 failures, cfg.push_backoff_initial, cfg.push_backoff_max, self.rng
             )
@@ -294,8 +303,8 @@ class Pusher:
             "seqid": seqid,
             "url": url,
             "count": len(rows),
-            "first_msgid": rows[0]["msgid"],
-            "last_msgid": rows[-1]["msgid"],
+            "first_msgid": rows[0].msgid,
+            "last_msgid": rows[-1].msgid,
             "started_at": started,
             "duration_ms": round(duration_ms, 1),
             "ok": int(verdict.ok),
@@ -305,7 +314,7 @@ class Pusher:
             "retry_in": retry_in,
             "note": note,
         }
-        pushed = [r["msgid"] for r in rows] if ok and note != "duplicate" else None
+        pushed = [r.msgid for r in rows] if ok and note != "duplicate" else None
         self.store.record_push(attempt, pushed, lane)
         what = f"push {cfg.userid} {kind.cmd} seqid={seqid} {len(rows)} item(s)"
         if note:
@@ -322,20 +331,19 @@ class Pusher:
         self,
         cfg: AccountConfig,
         kind: PushKind,
-        rows: list[dict[str, Any]],
+        rows: Items,
         ctl: control.Control,
         seqid: int,
     ) -> tuple[bytes, str]:
         """§2.7.3 / §2.8.3 the form body of one push, as the active defects write it."""
         active = ctl.defects
-        items = mo_items(rows, cfg.mo_charset) if kind is PushKind.MO else rows
+        if kind is PushKind.MO:
+            items = mo_items([r for r in rows if isinstance(r, Mo)], cfg.mo_charset)
+        else:
+            items = [r.fields() for r in rows if isinstance(r, Report)]
         items = defect_modes.distort_items(active, kind.list_field, items)
         fields = push.push_fields(kind, cfg.userid, cfg.password, seqid, items, ctl.now())
-        if "push-digest-upper-case" in active:
-            fields["pwd"] = fields["pwd"].upper()
-        if "push-as-json" in active:
-            return json_body(fields), JSON_MEDIA
-        return push.encode_push(fields)
+        return defect_modes.push_body(active, fields)
 
 
 class PushTimeout(Exception):
@@ -409,10 +417,10 @@ def lane_views(carrier: Carrier, cfg: AccountConfig) -> dict[str, dict[str, Any]
             "url": url,
             "pull_blocked": cfg.pull_blocked(kind.value),
             "pending": carrier.store.pending_count(cfg.userid, kind.value, now),
-            "seqid": lane["seqid"],
-            "failures": lane["failures"],
-            "next_attempt_at": lane["next_at"] if lane["next_at"] > now else None,
-            "last_error": lane["last_error"],
+            "seqid": lane.seqid,
+            "failures": lane.failures,
+            "next_attempt_at": lane.next_at if lane.next_at > now else None,
+            "last_error": lane.last_error,
         }
     return out
 
@@ -421,7 +429,7 @@ def retry_now(carrier: Carrier, userid: str) -> None:
     """Clear the backoff of both lanes of an account (the next tick pushes)."""
     for kind in KINDS:
         lane = carrier.store.push_lane(userid, kind.value)
-        carrier.store.push_lane_done(userid, kind.value, int(lane["failures"]), 0.0, "")
+        carrier.store.push_lane_done(userid, kind.value, lane.failures, 0.0, "")
     if carrier.on_new_work is not None:
         carrier.on_new_work()
 

@@ -8,6 +8,7 @@ import time
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse  # what faults.on_the_wire makes
 
 from smsapi import answers
 from smsapi.codec import Format, charset_of, encode_answer, media_type_of, request_format
@@ -29,7 +30,7 @@ def carrier() -> Carrier:
 
 
 @bp.post(f"{BASE_PATH}/<name>")
-def endpoint(name: str) -> Response:
+def endpoint(name: str) -> BaseResponse:
     """POST /sms/v2/std/<name>, in JSON, XML or form (§2.x.4)."""
     started = time.perf_counter()
     if name not in ENDPOINTS:
@@ -114,12 +115,14 @@ def header_text(text: str) -> str:
     return "".join(c if " " <= c < "\x7f" else "?" for c in text)
 
 
-def respond(handled: Handled, content_type: str | None, status: int, started: float) -> Response:
+def respond(
+    handled: Handled, content_type: str | None, status: int, started: float
+) -> BaseResponse:
     media = media_type_of(content_type)
     xml_media = "text/xml" if media == "text/xml" else "application/xml"
     answer_fmt = handled.answer_fmt or (Format.XML if handled.fmt is Format.XML else Format.JSON)
     body, answer_type = encode_answer(handled.endpoint, handled.answer, answer_fmt, xml_media)
-    response = Response(body, status, content_type=answer_type)
+    response: BaseResponse = Response(body, status, content_type=answer_type)
     if handled.fault is not None:  # fault injection on the wire (mockcarrier.faults)
         response = faults.on_the_wire(handled.fault, response, request.environ)
     if handled.reason:

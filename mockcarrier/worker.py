@@ -18,12 +18,13 @@ the document's shape on the six endpoints, and the connection is closed.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any, cast
 
 import gevent
 from gevent.threadpool import ThreadPool
 from gunicorn.http.errors import ParseException
+from gunicorn.sock import BaseSocket
 from gunicorn.workers.ggevent import GeventWorker
 
 from .views import BODY_ERROR
@@ -32,7 +33,7 @@ BODY_DEADLINE = 10.0  # seconds to receive a whole body once its headers are in
 CONNECTIONS = 2000  # connections per worker process (slow or not) before accept waits
 
 
-def read_body(environ: dict[str, Any], limit: int, deadline: float) -> None:
+def read_body(environ: MutableMapping[str, Any], limit: int, deadline: float) -> None:
     """Read the request body into memory (at most limit + 1 bytes, so the app still
     tells a body over the limit) within `deadline` seconds; on failure, say why in
     environ[BODY_ERROR] and leave an empty body."""
@@ -66,7 +67,9 @@ class OffloadedApp:
         self.pool = ThreadPool(threads)
         self.limit = limit
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(
+        self, environ: MutableMapping[str, Any], start_response: Callable
+    ) -> Iterable[bytes]:
         read_body(environ, self.limit, BODY_DEADLINE)
         if BODY_ERROR in environ:
             # The rest of the stream cannot be framed: no further request on it.
@@ -77,7 +80,7 @@ class OffloadedApp:
         start_response(status, headers)
         return body
 
-    def _run(self, environ: dict[str, Any]) -> tuple[str, list, list[bytes]]:
+    def _run(self, environ: MutableMapping[str, Any]) -> tuple[str, list, list[bytes]]:
         """The app in a pool thread; the whole answer is collected there (the app's
         answers are built in memory anyway), so no socket is touched off the loop."""
         started: list[Any] = []
@@ -103,12 +106,13 @@ class MockWorker(GeventWorker):
 
         # The listening sockets as gevent sockets, as GeventWorker.patch does; the rest
         # of the standard library stays as it is (see the module docstring).
+        listeners = cast("list[BaseSocket]", self.sockets)  # gunicorn's, not yet sockets
         self.sockets = [
-            socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach())
-            for s in self.sockets
+            socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach()) for s in listeners
         ]
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        limit = int(self.wsgi.config.get("MAX_CONTENT_LENGTH") or 2 * 1024 * 1024)
+        config = getattr(self.wsgi, "config", {})  # the Flask app's
+        limit = int(config.get("MAX_CONTENT_LENGTH") or 2 * 1024 * 1024)
         self.wsgi = OffloadedApp(self.wsgi, self.cfg.threads, limit)

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from smsapi.tender import PRICE_CAP
+
 from . import REPORTS_VERSION
 from .compare import build as build_comparison
 from .inputs import Bid, InputError, parse_price
@@ -38,7 +40,9 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--load", metavar="DIR", help="`loadtests run --report-dir` DIR")
     signoff.add_argument("--vendor", metavar="NAME", help="vendor name (default: from the runs)")
     signoff.add_argument(
-        "--price", metavar="YUAN", help="quoted price per message, tax included (tender cap 0.029)"
+        "--price",
+        metavar="YUAN",
+        help=f"quoted price per message, tax included (tender cap {PRICE_CAP})",
     )
     signoff.add_argument("--out", default="signoff.html", help="HTML file; PDF and JSON beside it")
     _output_options(signoff)

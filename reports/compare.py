@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from .signoff import SignOff, build_run
@@ -69,21 +70,21 @@ def rank(entries: list[Entry]) -> list[Entry]:
     """Tender §7 (and 须知 12): among the vendors that meet every substantive requirement,
     the lowest quoted price ranks first. Equal prices share a rank: the tender names no
     tie-break (R7). The others are not ranked; each says what it misses."""
-    qualified = []
+    qualified: list[tuple[Decimal, Entry]] = []  # (quoted price, entry)
     for entry in entries:
         entry.misses = entry.signoff.shortfalls
         entry.rank = None
         entry.tied = False
-        if not entry.misses and entry.signoff.bid.price is not None:
-            qualified.append(entry)
-    qualified.sort(key=lambda e: e.signoff.bid.price)
-    prices = Counter(e.signoff.bid.price for e in qualified)
-    for entry in qualified:
         price = entry.signoff.bid.price
-        entry.rank = 1 + sum(1 for e in qualified if e.signoff.bid.price < price)
+        if not entry.misses and price is not None:
+            qualified.append((price, entry))
+    qualified.sort(key=lambda q: q[0])
+    prices = Counter(price for price, _ in qualified)
+    for price, entry in qualified:
+        entry.rank = 1 + sum(1 for other, _ in qualified if other < price)
         entry.tied = prices[price] > 1
     others = [e for e in entries if e.rank is None]
-    return qualified + others
+    return [e for _, e in qualified] + others
 
 
 def build(run_dirs: list[str | Path]) -> Comparison:

@@ -125,8 +125,8 @@ class Spread:
 
 
 @dataclass(frozen=True)
-class Exchange:
-    """A reproducer: the request as curl, and what came back."""
+class Reproducer:
+    """A failed check's reproducer: the request as curl, and what came back."""
 
     curl: str
     status: int | None
@@ -147,7 +147,7 @@ class CheckRecord:
     expected: str = ""
     got: str = ""
     warnings: tuple[str, ...] = ()
-    reproducers: tuple[Exchange, ...] = ()
+    reproducers: tuple[Reproducer, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -552,7 +552,7 @@ def _check(c: dict[str, Any]) -> CheckRecord:
             for w in c.get("warnings") or []
         ),
         reproducers=tuple(
-            Exchange(
+            Reproducer(
                 str(e.get("curl", "")),
                 e.get("status"),
                 str(e.get("answer_content_type", "")),

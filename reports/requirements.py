@@ -17,7 +17,7 @@ from . import tender
 from .inputs import Bid, CheckRecord, ConformanceRun, LoadRun
 
 
-class Verdict(str, Enum):
+class RequirementVerdict(str, Enum):
     PASS = "pass"
     REMARKS = "remarks"  # met; with findings that are not substantive (R2)
     FAIL = "fail"
@@ -25,7 +25,7 @@ class Verdict(str, Enum):
 
     @property
     def met(self) -> bool:
-        return self in (Verdict.PASS, Verdict.REMARKS)
+        return self in (RequirementVerdict.PASS, RequirementVerdict.REMARKS)
 
     @property
     def label(self) -> str:
@@ -62,12 +62,12 @@ class CategoryLine:
 
 
 @dataclass
-class Row:
+class RequirementRow:
     key: str  # stable: 2.1.1, 2.1.2, 2.1.3-time, 2.1.3-rate, volume, price
     clause: str  # as the tender numbers it
     title: str
     quote: str  # the tender's words
-    verdict: Verdict
+    verdict: RequirementVerdict
     headline: str = ""  # the key figure, one short line (comparison cells, terminal)
     evidence: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)  # why not met, or the remarks
@@ -82,7 +82,7 @@ def interface_checks(run: ConformanceRun) -> list[CheckRecord]:
     return [c for c in run.checks if c.id not in own]
 
 
-def judge_interface(run: ConformanceRun) -> Row:
+def judge_interface(run: ConformanceRun) -> RequirementRow:
     """§2.1.1 the interface of attachment 6: every must-check of the suite holds (R2)."""
     checks = interface_checks(run)
     must_failed = [c for c in checks if c.level == "must" and c.failed]
@@ -106,12 +106,12 @@ def judge_interface(run: ConformanceRun) -> Row:
                 [c.id for c in members if c.failed],
             )
         )
-    row = Row(
+    row = RequirementRow(
         "2.1.1",
         "§2.1.1",
         "Interface of attachment 6 (conformance suite)",
         tender.QUOTES["2.1.1"],
-        Verdict.PASS,
+        RequirementVerdict.PASS,
         categories=lines,
         checks=[c.id for c in must_failed + should_failed],
     )
@@ -122,19 +122,19 @@ def judge_interface(run: ConformanceRun) -> Row:
         f"{sum(1 for c in checks if c.outcome == 'not_applicable')} not applicable"
     )
     if must_failed:
-        row.verdict = Verdict.FAIL
+        row.verdict = RequirementVerdict.FAIL
         row.misses.append(f"{len(must_failed)} must-check(s) failed ({_per_category(must_failed)})")
     elif not passed:
-        row.verdict = Verdict.INCOMPLETE
+        row.verdict = RequirementVerdict.INCOMPLETE
         row.misses.append("no check of the interface was judged")
     elif run.only:
-        row.verdict = Verdict.INCOMPLETE
+        row.verdict = RequirementVerdict.INCOMPLETE
         row.misses.append(f"the suite ran only {', '.join(run.only)}: not the whole interface")
     if unjudged:
         # No green without evidence (issue 15): a must-check not judged leaves the
         # requirement not shown, never met with remarks.
-        if row.verdict is not Verdict.FAIL:
-            row.verdict = Verdict.INCOMPLETE
+        if row.verdict is not RequirementVerdict.FAIL:
+            row.verdict = RequirementVerdict.INCOMPLETE
         row.misses.append(
             f"{len(unjudged)} must-check(s) not judged: {_ids(unjudged)} (why, and what "
             f"would judge each: below)"
@@ -145,21 +145,21 @@ def judge_interface(run: ConformanceRun) -> Row:
         )
     if warned:
         row.misses.append(f"{len(warned)} check(s) passed with warnings: {_ids(warned)}")
-    if row.verdict is Verdict.PASS and row.misses:
-        row.verdict = Verdict.REMARKS
+    if row.verdict is RequirementVerdict.PASS and row.misses:
+        row.verdict = RequirementVerdict.REMARKS
     return row
 
 
-def judge_channel(run: ConformanceRun) -> Row:
+def judge_channel(run: ConformanceRun) -> RequirementRow:
     """§2.1.2 one channel number for the three networks, ending in 12122: the suite's
     BIZ-CHANNEL-12122 judges it; a network it could not cover leaves it not shown (R3)."""
-    row = Row(
+    row = RequirementRow(
         "2.1.2",
         "§2.1.2",
         f"One channel number for China Mobile, Unicom and Telecom, ending in "
         f"{tender.CHANNEL_SUFFIX}",
         tender.QUOTES["2.1.2"],
-        Verdict.PASS,
+        RequirementVerdict.PASS,
     )
     for operator in tender.NETWORKS:
         found = run.channels.get(operator.value) or []
@@ -171,30 +171,30 @@ def judge_channel(run: ConformanceRun) -> Row:
     check = run.check(CLAUSE_CHECKS["2.1.2"])
     missing = [_network(op) for op in tender.NETWORKS if not run.channels.get(op.value)]
     if check is None:
-        row.verdict = Verdict.INCOMPLETE
+        row.verdict = RequirementVerdict.INCOMPLETE
         row.misses.append(f"{CLAUSE_CHECKS['2.1.2']} did not run")
     elif check.failed:
-        row.verdict = Verdict.FAIL
+        row.verdict = RequirementVerdict.FAIL
         row.checks.append(check.id)
         row.misses.append(check.message or f"{check.id} {check.outcome}")
     elif check.outcome != "passed" or missing:
-        row.verdict = Verdict.INCOMPLETE
+        row.verdict = RequirementVerdict.INCOMPLETE
         row.misses.append(
             f"not shown for {', '.join(missing)}" if missing else f"{check.id} {check.outcome}"
         )
     return row
 
 
-def judge_delivery_time(conf: ConformanceRun, load: LoadRun) -> Row:
+def judge_delivery_time(conf: ConformanceRun, load: LoadRun) -> RequirementRow:
     """§2.1.3 送达时间不超过5秒: p99 of send → first report within 5 s under load (R4),
     and the suite's BIZ-DELIVERY-5S over its own traffic."""
-    limit = tender.DELIVERY_LIMIT
-    row = Row(
+    limit = tender.DELIVERY_LIMIT_S
+    row = RequirementRow(
         "2.1.3-time",
         "§2.1.3",
         f"Delivery within {limit:g} s (p99, send → report)",
         tender.QUOTES["2.1.3"],
-        Verdict.PASS,
+        RequirementVerdict.PASS,
     )
     lat = load.latency
     row.headline = f"p99 {_s(lat.p99)}, max {_s(lat.max)}"
@@ -211,26 +211,26 @@ def judge_delivery_time(conf: ConformanceRun, load: LoadRun) -> Row:
         f"p50 {_s(sl.p50)} · p99 {_s(sl.p99)} · max {_s(sl.max)}"
     )
     if not lat.count or lat.p99 is None:
-        row.verdict = Verdict.INCOMPLETE
+        row.verdict = RequirementVerdict.INCOMPLETE
         row.misses.append("no delivered segment measured under load")
     elif lat.p99 > limit:
-        row.verdict = Verdict.FAIL
+        row.verdict = RequirementVerdict.FAIL
         row.misses.append(f"p99 {_s(lat.p99)} > {limit:g} s under load")
     _suite_check(row, conf, "2.1.3-time")
     _threshold_remark(row, load, "max_p99_delivery", limit)
     return row
 
 
-def judge_delivery_rate(conf: ConformanceRun, load: LoadRun) -> Row:
+def judge_delivery_rate(conf: ConformanceRun, load: LoadRun) -> RequirementRow:
     """§2.1.3 送达率不低于99%: delivered segments over segments sent, under load (a
     segment never reported counts as not delivered), and the suite's BIZ-DELIVERY-RATE."""
-    target = tender.DELIVERY_RATE
-    row = Row(
+    target = tender.DELIVERY_RATE_MIN
+    row = RequirementRow(
         "2.1.3-rate",
         "§2.1.3",
         f"Delivery rate ≥ {target:.0%}",
         tender.QUOTES["2.1.3"],
-        Verdict.PASS,
+        RequirementVerdict.PASS,
     )
     failed = load.segments - load.delivered
     row.headline = f"{_pct(load.delivery_rate)} delivered"
@@ -243,32 +243,32 @@ def judge_delivery_rate(conf: ConformanceRun, load: LoadRun) -> Row:
         row.evidence.append("not delivered: " + ", ".join(f"{k} ×{n}" for k, n in codes[:6]))
     row.evidence.append(f"suite: {_pct(conf.delivery_rate)}")
     if load.delivery_rate is None:
-        row.verdict = Verdict.INCOMPLETE
+        row.verdict = RequirementVerdict.INCOMPLETE
         row.misses.append("no segment sent under load")
     elif load.delivery_rate < target:
-        row.verdict = Verdict.FAIL
+        row.verdict = RequirementVerdict.FAIL
         row.misses.append(f"delivery rate {_pct(load.delivery_rate)} < {target:.0%} under load")
     _suite_check(row, conf, "2.1.3-rate")
     _threshold_remark(row, load, "min_delivery_rate", target * 100)
     return row
 
 
-def judge_volume(load: LoadRun) -> Row:
+def judge_volume(load: LoadRun) -> RequirementRow:
     """§1 ~15 M messages a year: the accepted rate sustained at full load reaches the
     yearly volume's average times the run's peak factor (R5)."""
     target = tender.peak_target(load.peak_factor)
-    row = Row(
+    row = RequirementRow(
         "volume",
         "§1",
-        f"Volume: {tender.ANNUAL_MESSAGES / 1e6:g} M messages a year at the peak rate",
+        f"Volume: {tender.YEAR_MESSAGES / 1e6:g} M messages a year at the peak rate",
         tender.QUOTES["1"],
-        Verdict.PASS,
+        RequirementVerdict.PASS,
     )
     row.headline = f"{load.sustained_rate:.2f} msg/s sustained (target {target:.2f})"
     row.evidence.append(
         f"sustained {load.sustained_rate:.2f} msg/s over {load.sustained_window_s:.1f} s "
         f"(offered {load.offered_rate:.2f}, {load.scenario} scenario) vs {target:.2f} msg/s "
-        f"= {tender.ANNUAL_MESSAGES / 1e6:g} M/year × peak factor {load.peak_factor:g}"
+        f"= {tender.YEAR_MESSAGES / 1e6:g} M/year × peak factor {load.peak_factor:g}"
     )
     failed = load.requests - load.by_result.get("0", 0)
     row.evidence.append(
@@ -276,32 +276,32 @@ def judge_volume(load: LoadRun) -> Row:
         f"({load.error_rate:.2%}); {load.accepted_messages} messages accepted"
     )
     if not load.accepted_messages:
-        row.verdict = Verdict.INCOMPLETE
+        row.verdict = RequirementVerdict.INCOMPLETE
         row.misses.append("no message accepted under load")
     elif load.sustained_rate < target:
-        row.verdict = Verdict.FAIL
+        row.verdict = RequirementVerdict.FAIL
         row.misses.append(f"sustained {load.sustained_rate:.2f} < {target:.2f} msg/s")
     return row
 
 
-def judge_price(bid: Bid, segments_per_message: float | None = None) -> Row:
+def judge_price(bid: Bid, segments_per_message: float | None = None) -> RequirementRow:
     """§3 招标限价 0.029 元/条: a quoted price above the cap is an invalid bid (§7);
     the annual cost is the price times the tender's 15 M messages (R1)."""
     cap = tender.PRICE_CAP
-    row = Row(
+    row = RequirementRow(
         "price",
         "§3 / §7",
         f"Price per message ≤ {cap} yuan (tax included)",
         tender.QUOTES["3"],
-        Verdict.PASS,
+        RequirementVerdict.PASS,
     )
     row.evidence.append(
         f"cap {cap} yuan → {_yuan(tender.annual_cost(cap))} yuan a year at "
-        f"{tender.ANNUAL_MESSAGES / 1e6:g} M messages"
+        f"{tender.YEAR_MESSAGES / 1e6:g} M messages"
     )
     row.headline = "no quoted price" if bid.price is None else f"{bid.price} yuan per message"
     if bid.price is None:
-        row.verdict = Verdict.INCOMPLETE
+        row.verdict = RequirementVerdict.INCOMPLETE
         row.misses.append("no quoted price (reports signoff --price, or bid.toml)")
         return row
     row.evidence.insert(
@@ -316,12 +316,12 @@ def judge_price(bid: Bid, segments_per_message: float | None = None) -> Row:
             f"load): {_yuan(per_segment)} yuan a year"
         )
     if bid.price > cap:
-        row.verdict = Verdict.FAIL
+        row.verdict = RequirementVerdict.FAIL
         row.misses.append(f"{bid.price} yuan > the {cap} yuan cap: an invalid bid (§7)")
     return row
 
 
-def judge_all(conf: ConformanceRun, load: LoadRun, bid: Bid) -> list[Row]:
+def judge_all(conf: ConformanceRun, load: LoadRun, bid: Bid) -> list[RequirementRow]:
     """The matrix, in the tender's order."""
     per_message = load.segments / load.accepted_messages if load.accepted_messages else None
     return [
@@ -334,20 +334,20 @@ def judge_all(conf: ConformanceRun, load: LoadRun, bid: Bid) -> list[Row]:
     ]
 
 
-def overall(rows: list[Row]) -> Verdict:
+def overall(rows: list[RequirementRow]) -> RequirementVerdict:
     """FAIL when a substantive requirement fails, NOT SHOWN when one is not shown,
     PASS (with remarks) when every one is met."""
     substantive = [r for r in rows if r.substantive]
-    if any(r.verdict is Verdict.FAIL for r in substantive):
-        return Verdict.FAIL
-    if any(r.verdict is Verdict.INCOMPLETE for r in substantive):
-        return Verdict.INCOMPLETE
-    if any(r.verdict is Verdict.REMARKS for r in rows):
-        return Verdict.REMARKS
-    return Verdict.PASS
+    if any(r.verdict is RequirementVerdict.FAIL for r in substantive):
+        return RequirementVerdict.FAIL
+    if any(r.verdict is RequirementVerdict.INCOMPLETE for r in substantive):
+        return RequirementVerdict.INCOMPLETE
+    if any(r.verdict is RequirementVerdict.REMARKS for r in rows):
+        return RequirementVerdict.REMARKS
+    return RequirementVerdict.PASS
 
 
-def shortfalls(rows: list[Row]) -> list[str]:
+def shortfalls(rows: list[RequirementRow]) -> list[str]:
     """What a vendor misses: one line per substantive requirement not met."""
     return [
         f"{r.clause} {r.title}: {'; '.join(r.misses[:2]) or r.verdict.label}"
@@ -356,21 +356,21 @@ def shortfalls(rows: list[Row]) -> list[str]:
     ]
 
 
-def _suite_check(row: Row, conf: ConformanceRun, clause: str) -> None:
+def _suite_check(row: RequirementRow, conf: ConformanceRun, clause: str) -> None:
     """The suite's own check of a clause failing fails the row, whatever the load run says;
     not judged, it leaves the row not shown (the same rule as the suite's verdict)."""
     check = conf.check(CLAUSE_CHECKS[clause])
     if check is not None and check.failed:
-        row.verdict = Verdict.FAIL
+        row.verdict = RequirementVerdict.FAIL
         row.checks.append(check.id)
         row.misses.append(f"{check.id}: {check.message}")
     elif check is not None and check.not_judged and check.level == "must":
-        if row.verdict is not Verdict.FAIL:
-            row.verdict = Verdict.INCOMPLETE  # its must-check not judged: not shown
+        if row.verdict is not RequirementVerdict.FAIL:
+            row.verdict = RequirementVerdict.INCOMPLETE  # its must-check not judged: not shown
         row.misses.append(f"{check.id} not judged: {check.message or check.outcome}")
 
 
-def _threshold_remark(row: Row, load: LoadRun, name: str, tender_limit: float) -> None:
+def _threshold_remark(row: RequirementRow, load: LoadRun, name: str, tender_limit: float) -> None:
     """Say so when the load run judged itself against another limit than the tender's."""
     own = load.threshold(name)
     if own is not None and abs(own.limit - tender_limit) > 1e-9:

@@ -20,7 +20,7 @@ from .inputs import (
     read_load,
     run_directory,
 )
-from .requirements import Row, Verdict, judge_all, overall, shortfalls
+from .requirements import RequirementRow, RequirementVerdict, judge_all, overall, shortfalls
 
 FORMAT = "tongyu-signoff"
 FORMAT_VERSION = 1
@@ -32,8 +32,8 @@ class SignOff:
     bid: Bid
     conformance: ConformanceRun
     load: LoadRun
-    rows: list[Row]
-    verdict: Verdict
+    rows: list[RequirementRow]
+    verdict: RequirementVerdict
     generated: datetime
     notes: list[str] = field(default_factory=list)
 
@@ -127,10 +127,10 @@ def build(
     )
 
 
-def with_notes(verdict: Verdict, notes: list[str]) -> Verdict:
+def with_notes(verdict: RequirementVerdict, notes: list[str]) -> RequirementVerdict:
     """A PASS whose runs may not speak of one carrier (or of this vendor) is a PASS with
     remarks: the reader sees them in the banner, not in a footnote."""
-    return Verdict.REMARKS if notes and verdict is Verdict.PASS else verdict
+    return RequirementVerdict.REMARKS if notes and verdict is RequirementVerdict.PASS else verdict
 
 
 def build_run(

@@ -105,7 +105,10 @@ def describe(error: ValidationError) -> str:
     where = "/".join(str(p) for p in error.absolute_path) or "(root)"
     schema = error.schema if isinstance(error.schema, dict) else {}
     title = schema.get("title")
-    kind, limit, value = error.validator, error.validator_value, error.instance
+    kind = error.validator
+    # set on every error a validator raises (the stubs allow `Unset` for hand-made ones)
+    limit: Any = error.validator_value
+    value: Any = error.instance
     if kind in ("oneOf", "anyOf"):
         branches = [b.get("title", json.dumps(b)[:40]) for b in limit if isinstance(b, dict)]
         several = kind == "oneOf" and "is valid under each of" in error.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from .mobile import classify
@@ -27,14 +28,16 @@ def report_msgid(report: dict[str, Any]) -> int | None:
 
 def owner_msgid(segment_id: int, pknum: int = 1) -> int:
     """§3.3 inverse of msgid + (pknum - 1) * 2^34: the per-mobile msgid a segment belongs to."""
+    if pknum <= 1:  # a short message's, first of all: its own
+        return wrap_int64(segment_id)
     return wrap_int64(segment_id - (max(pknum, 1) - 1) * SEGMENT_STRIDE)
 
 
-def custid_key(custid: str, mobile: str, pknum: int = 1, pktotal: int = 1) -> tuple:
-    """§3.3 custid matching: short message custid + mobile; long message custid + mobile + pknum."""
-    if pktotal <= 1:
-        return (custid, mobile)
-    return (custid, mobile, pknum)
+@lru_cache(maxsize=4096)
+def custid_key(custid: str, mobile: str) -> tuple[str, str]:
+    """§3.3 custid matching: custid + mobile, the mobile in any §3.2 form (its national
+    one). Of a long message the report's pknum then names the segment (smsapi.ledger)."""
+    return (custid, classify(mobile).national)
 
 
 def names_other_message(report: dict[str, Any], mobile: str, custid: str) -> bool:
@@ -54,6 +57,8 @@ def report_delivered(report: dict[str, Any]) -> bool:
 
 
 def _int(value: Any, default: Any) -> Any:
+    if type(value) is int:  # the usual case, first: a year's ledger reads 45 M of them
+        return value
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):

@@ -16,8 +16,8 @@ from typing import Any
 
 from .auth import CHINA_TZ
 from .fields import parse_time
+from .tender import DELIVERY_LIMIT_S
 
-DELIVERY_LIMIT_S = 5.0  # tender §2.1.3 短信到达时间 ≤ 5 秒
 CLOCK_SKEW_S = 2.0  # default bound on the carrier's clock against the client's
 TIME_RESOLUTION_S = 1.0  # §2.5.6 stime / rtime are whole seconds
 

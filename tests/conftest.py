@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 import schemas
 from mockcarrier.config import Settings
 from mockcarrier.launch import Launched, RedisServer, free_port, launch, launch_redis
-from mockcarrier.store import Store, open_store
+from mockcarrier.stores import Store, open_store
 from smsapi import Client
 from smsapi.endpoints import BASE_PATH, ENDPOINTS
 

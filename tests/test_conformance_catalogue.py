@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from conformance.budget import Budget, SafetyError, admit, guard_mobiles
 from conformance.catalogue import CATEGORIES, Level, select
 from conformance.cli import main
-from conformance.config import ConfigError, load_config
+from conformance.config import VendorConfigError, load_config
 from conformance.context import RunContext
-from conformance.ledger import Item, Ledger
+from conformance.ledger import Outgoing, RunLedger
 from conformance.metrics import channel_of, percentile
 from conformance.outcomes import CheckFailed, CheckSkipped
 from conformance.shapes import answer_findings, report_findings
@@ -145,14 +145,14 @@ def test_the_example_vendor_file_loads() -> None:
     ],
 )
 def test_configuration_errors_are_said_in_one_line(overrides: dict, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(VendorConfigError, match=message):
         load_config(EXAMPLE, **overrides).validate()
 
 
 def test_an_unknown_key_in_the_vendor_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "vendor.toml"
     path.write_text('target = "http://x"\n[budget]\nmessagez = 3\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="messagez"):
+    with pytest.raises(VendorConfigError, match="messagez"):
         load_config(path)
 
 
@@ -180,9 +180,9 @@ def test_only_test_mobiles_or_invalid_numbers_can_be_sent_to() -> None:
 
 
 def test_batch_reports_match_by_msgid_plus_position_with_signed_wrap() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     base = INT64_MAX - 1  # position 3 wraps to INT64_MIN: "msgid may be negative"
-    items = [Item(m, "x", custid="c1") for m in TEST_MOBILES]
+    items = [Outgoing(m, "x", custid="c1") for m in TEST_MOBILES]
     messages = ledger.record("T", "batch_send", base, "c1", items, [1, 1, 2], [True] * 3)
     assert messages[2].msgid == -(2**63)
     assert messages[2].segment_id(2) == -(2**63) + SEGMENT_STRIDE
@@ -194,9 +194,9 @@ def test_batch_reports_match_by_msgid_plus_position_with_signed_wrap() -> None:
 
 
 def test_a_report_with_a_wrong_msgid_is_found_by_custid_and_mobile_only_later() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     (message,) = ledger.record(
-        "T", "single_send", 1000, "c2", [Item("13800138000", "x")], [1], [True]
+        "T", "single_send", 1000, "c2", [Outgoing("13800138000", "x")], [1], [True]
     )
     report = ledger.file({"msgid": 999, "custid": "c2", "mobile": "13800138000"}, "pull")
     assert report.message is None  # its send might not be recorded yet (push overtaking)
@@ -205,16 +205,17 @@ def test_a_report_with_a_wrong_msgid_is_found_by_custid_and_mobile_only_later() 
 
 
 def test_a_report_pushed_before_its_send_is_recorded_is_filed_when_it_is() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     early = ledger.file({"msgid": 77, "custid": "c3", "mobile": "13800138000"}, "push")
-    ledger.record("T", "single_send", 77, "c3", [Item("13800138000", "x")], [1], [True])
+    ledger.record("T", "single_send", 77, "c3", [Outgoing("13800138000", "x")], [1], [True])
     assert early.matched_by == "msgid" and not ledger.unmatched
 
 
 def test_two_sends_sharing_a_segment_id_are_a_collision() -> None:
-    ledger = Ledger()
-    ledger.record("T", "batch_send", 500, "a", [Item("13800138000", "x")] * 2, [1, 1], [True] * 2)
-    ledger.record("T", "single_send", 501, "b", [Item("13012345678", "x")], [1], [True])
+    ledger = RunLedger()
+    pair = [Outgoing("13800138000", "x")] * 2
+    ledger.record("T", "batch_send", 500, "a", pair, [1, 1], [True] * 2)
+    ledger.record("T", "single_send", 501, "b", [Outgoing("13012345678", "x")], [1], [True])
     assert [sid for sid, _, _ in ledger.collisions] == [501]
 
 

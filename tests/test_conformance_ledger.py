@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import time
 
-from conformance.ledger import Item, Ledger, reports_of
+from conformance.ledger import Outgoing, RunLedger, SentMessage, reports_of
 from smsapi.msgid import segment_msgid
 
 BASE = 7 << 38 | 100
 A, B = "13800138000", "13012345678"
 
 
-def batch(ledger: Ledger, mobiles: list[str], custid: str = "c1", sent_at: float | None = None):
-    items = [Item(m, "text", custid=custid) for m in mobiles]
+def batch(
+    ledger: RunLedger, mobiles: list[str], custid: str = "c1", sent_at: float | None = None
+) -> list[SentMessage]:
+    items = [Outgoing(m, "text", custid=custid) for m in mobiles]
     return ledger.record(
         "CHECK",
         "batch_send",
@@ -40,15 +42,15 @@ def report(msgid: int, mobile: str, custid: str = "c1", **kw: object) -> dict:
 
 
 def test_a_report_is_filed_by_msgid_at_position_p() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     first, second = batch(ledger, [A, B])
     filed = ledger.file(report(segment_msgid(BASE, 2), B), "pull")
-    assert filed.matched_by == "msgid" and filed.message is second
     assert not ledger.faults([first, second])
+    assert filed.matched_by == "msgid" and filed.message is second
 
 
 def test_a_msgid_naming_another_mobiles_message_is_a_fault_at_once() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     messages = batch(ledger, [A, B])
     wrong = ledger.file(report(segment_msgid(BASE, 1), B), "pull")  # A's id, B's report
     assert wrong.message is None and wrong.msgid_names is messages[0]
@@ -56,16 +58,16 @@ def test_a_msgid_naming_another_mobiles_message_is_a_fault_at_once() -> None:
 
 
 def test_a_wrong_msgid_is_filed_by_custid_and_mobile_and_still_delivers() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     first, second = batch(ledger, [A, B])
     wrong = ledger.file(report(12345, B), "pull")
     ledger.resolve(age=0)
-    assert wrong.matched_by == "custid" and wrong.message is second
     assert second.complete and ledger.faults([first, second]) == [wrong]
+    assert wrong.matched_by == "custid" and wrong.message is second
 
 
 def test_custid_and_mobile_shared_by_several_messages_fill_the_owed_one_first() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     messages = batch(ledger, [A, B, A])  # a batch repeating a number: one custid
     for _ in range(2):
         ledger.file(report(999, A), "pull")
@@ -74,7 +76,7 @@ def test_custid_and_mobile_shared_by_several_messages_fill_the_owed_one_first() 
 
 
 def test_a_pushed_report_arrives_when_received() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     (message,) = batch(ledger, [A], sent_at=time.time() - 3.0)
     filed = ledger.file(report(BASE, A), "push")
     timing = filed.timing()
@@ -82,7 +84,7 @@ def test_a_pushed_report_arrives_when_received() -> None:
 
 
 def test_a_pulled_reports_arrival_is_bounded_by_the_last_clear_poll() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     batch(ledger, [A, B])
     ledger.clear_at = time.time() - 2.0  # the last poll that left nothing behind
     (filed,) = ledger.pulled([report(BASE, A)], time.time(), asked=500)
@@ -91,7 +93,7 @@ def test_a_pulled_reports_arrival_is_bounded_by_the_last_clear_poll() -> None:
 
 
 def test_a_full_page_does_not_clear_the_queue() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     batch(ledger, [A, B])
     clear = ledger.clear_at = time.time() - 2.0
     ledger.pulled([report(BASE, A)], time.time(), asked=1)  # more may be waiting
@@ -99,7 +101,7 @@ def test_a_full_page_does_not_clear_the_queue() -> None:
 
 
 def test_reports_of_lists_every_report_of_the_messages() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     messages = batch(ledger, [A, B])
     ledger.file(report(BASE, A), "pull")
     ledger.file(report(BASE + 1, B), "push")
@@ -107,7 +109,7 @@ def test_reports_of_lists_every_report_of_the_messages() -> None:
 
 
 def test_a_wrong_msgid_of_a_recorded_send_resolves_without_settling() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     first, second = batch(ledger, [A, B])
     wrong = ledger.file(report(12345, B), "pull")
     ledger.resolve()  # a push may overtake its send's answer: unknown custids wait
@@ -117,8 +119,8 @@ def test_a_wrong_msgid_of_a_recorded_send_resolves_without_settling() -> None:
 
 
 def test_a_msgid_of_another_segment_is_a_fault_and_the_pknum_decides() -> None:
-    ledger = Ledger()
-    items = [Item(A, "long", custid="c1")]
+    ledger = RunLedger()
+    items = [Outgoing(A, "long", custid="c1")]
     (message,) = ledger.record("CHECK", "single_send", BASE, "c1", items, [15], [True])
     stride_2_32 = BASE + 4 * 2**32  # segment 5 under a 2^32 stride: segment 2's §3.3 id
     wrong = ledger.file(report(stride_2_32, A, pknum=5, pktotal=15), "pull")

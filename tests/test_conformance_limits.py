@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance.checks.limits import retsize_limit, retsize_volume
-from conformance.config import ConfigError, VendorConfig, load_config
+from conformance.config import VendorConfig, VendorConfigError, load_config
 from conformance.events import EventBus
 from conformance.outcomes import CheckResult, Outcome
 from conformance.runner import Runner
@@ -83,7 +83,7 @@ def test_the_mo_section_names_the_injection_url_and_masks_its_token(tmp_path: Pa
     assert config.report_ready == 0.5
     assert config.settings_dict()["mo_admin_token"] == "***"
     config.mo_inject_url = "ftp://x"
-    with pytest.raises(ConfigError, match="inject_url"):
+    with pytest.raises(VendorConfigError, match="inject_url"):
         config.validate()
 
 
@@ -260,7 +260,7 @@ def test_the_business_section_sets_the_delivery_rate_sample(tmp_path: Path) -> N
     config = load_config(path).validate()
     assert config.delivery_rate_sample == 250
     config.delivery_rate_sample = 0
-    with pytest.raises(ConfigError, match="rate_sample"):
+    with pytest.raises(VendorConfigError, match="rate_sample"):
         config.validate()
 
 

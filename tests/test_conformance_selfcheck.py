@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from conformance.outcomes import Outcome
-from conformance.selfcheck import CAUGHT_BY, Verdict, selfcheck
+from conformance.selfcheck import CAUGHT_BY, SelfcheckVerdict, selfcheck
 
 
 @pytest.fixture(scope="module")
-def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Verdict]:
+def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SelfcheckVerdict]:
     # the clean run is proven in test_conformance_run.py; here the defects only
     found = selfcheck(tmp_path_factory.mktemp("selfcheck"), clean=False)
     return {v.name: v for v in found}
@@ -42,7 +42,9 @@ def test_selfcheck_can_run_one_named_defect(tmp_path: Path) -> None:
 
 
 def test_a_defect_caught_only_by_other_checks_is_a_miss() -> None:
-    elsewhere = Verdict("custid-not-echoed", [], ["CODEC-ANSWER-SCHEMA"], 0.0, None, ("X",))
-    untied = Verdict("new-defect", [], ["MATCH-CUSTID"], 0.0, None, ())
+    elsewhere = SelfcheckVerdict(
+        "custid-not-echoed", [], ["CODEC-ANSWER-SCHEMA"], 0.0, None, ("X",)
+    )
+    untied = SelfcheckVerdict("new-defect", [], ["MATCH-CUSTID"], 0.0, None, ())
     assert not elsewhere.caught and elsewhere.caught_elsewhere == ["CODEC-ANSWER-SCHEMA"]
     assert not untied.caught

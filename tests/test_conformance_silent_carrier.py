@@ -14,7 +14,7 @@ import pytest
 from conformance.catalogue import Level, select
 from conformance.config import VendorConfig
 from conformance.events import CheckFinished, CheckStarted, EventBus, Waiting
-from conformance.ledger import Item, Ledger, silent_carrier
+from conformance.ledger import Outgoing, RunLedger, silent_carrier
 from conformance.outcomes import CheckResult, Outcome
 from conformance.runner import Runner
 
@@ -70,13 +70,13 @@ def run(config: VendorConfig, only: list[str]) -> tuple[dict[str, CheckResult], 
 # ---------------------------------------------------------------- the rule
 
 
-def sent(ledger: Ledger, at: float) -> None:
-    ledger.record("X", "single_send", 1000, "", [Item(MOBILES[0], "hi", "c1")], [1], [True])
+def sent(ledger: RunLedger, at: float) -> None:
+    ledger.record("X", "single_send", 1000, "", [Outgoing(MOBILES[0], "hi", "c1")], [1], [True])
     ledger.messages[-1].sent_at = at
 
 
 def test_a_carrier_is_silent_only_a_full_window_after_the_first_send_without_a_report() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     assert silent_carrier(ledger, 3.0, time.time() + 100) is None  # nothing sent yet
     sent(ledger, 1000.0)
     assert silent_carrier(ledger, 3.0, 1002.9) is None
@@ -86,7 +86,7 @@ def test_a_carrier_is_silent_only_a_full_window_after_the_first_send_without_a_r
 
 
 def test_one_report_of_any_kind_ends_the_rule_for_good() -> None:
-    ledger = Ledger()
+    ledger = RunLedger()
     sent(ledger, 1000.0)
     ledger.file({"msgid": 999, "custid": "nobody", "mobile": MOBILES[1]}, "push")  # phantom
     assert silent_carrier(ledger, 3.0, 5000.0) is None

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mockcarrier.ids import decompose
-from mockcarrier.store import Store
+from mockcarrier.stores import Store
 
 from .conftest import start_server
 from .helpers import LOAD_USER, Load

@@ -13,9 +13,12 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
+from mockcarrier import defects, ids
 from mockcarrier.defects import DEFECTS
+from mockcarrier.stores import Acceptance, Report
 from smsapi import Client
-from smsapi.msgid import SEGMENT_STRIDE
+from smsapi.msgid import SEGMENT_STRIDE, segment_msgid
+from smsapi.push import encode_push
 from tests.conftest import Served, module_server, start_server, wait_for_reports
 from tests.receiver import Receiver, disable_push, enable_push
 
@@ -117,6 +120,7 @@ def test_xml_answered_in_json(served):
     turn_on(served, "xml-answered-in-json")
     c = client(served, fmt="xml")
     c.get_balance()
+    assert c.last_exchange is not None
     assert c.last_exchange.answer_headers["Content-Type"].startswith("application/json")
 
 
@@ -308,3 +312,96 @@ def test_push_no_retry(served, receiver):
     state = served.admin("GET", "/accounts/J10003/push").json()["rpt"]
     assert state["pending"] == 0  # given up as if acknowledged: the report is lost
     assert len(receiver.pushes) == 1
+
+
+def test_wrong_segment_stride_pushed_leaves_the_outbox_by_the_real_ids(served, receiver):
+    turn_on(served, "wrong-segment-stride")
+    sent = client(served).single_send("13800138000", LONG_TEXT)
+    by_pknum = {i["pknum"]: i["msgid"] for i in receiver.wait_for_items(2)}
+    assert by_pknum == {1: sent.msgid, 2: sent.msgid + 2**32}  # the wire: distorted
+    # acknowledged by the store's own ids: nothing stays pending, nothing pushed again
+    receiver.wait_until(
+        lambda: served.admin("GET", "/accounts/J10003/push").json()["rpt"]["pending"] == 0
+    )
+    assert len(receiver.items()) == 2
+
+
+# ---------------------------------------------------------------- the seams (no server)
+
+
+def acceptance_of(cost: int) -> Acceptance:
+    return Acceptance(
+        userid="J10003",
+        endpoint="single_send",
+        fmt="json",
+        auth_mode="md5",
+        chargetype=0,
+        cost_count=cost,
+        cost_micros=cost * 29_000,
+        text=None,
+        custid="",
+        seed=1,
+        prefix=0,
+        stime=datetime(2026, 12, 1, 10, 0, 0),
+        accepted_at=0.0,
+        time_scale=1.0,
+    )
+
+
+def report_of(msgid: int, pknum: int = 1) -> Report:
+    return Report(msgid, "c", pknum, 2, "13800138000", "106", "", "t", "t", 0, "DELIVRD", "", "")
+
+
+def test_with_no_defect_every_seam_hands_back_what_it_got() -> None:
+    none: frozenset[str] = frozenset()
+    accepted = acceptance_of(3)
+    items = [report_of(5).fields()]
+    answer = {"result": 0, "rpts": items}
+    assert defects.acceptance(none, accepted) is accepted
+    assert defects.distort_answer(none, "get_rpt", answer) is answer
+    assert defects.distort_items(none, "rpts", items) is items
+    assert defects.pull_limit(none, 900, 500) == 500
+    assert defects.batch_limit(none) == 1000 and defects.push_limit(none, "rpt", 7) == 7
+    assert defects.checks_auth(none) and not defects.push_acknowledged(none, False)
+    fields = {"userid": "J10003", "pwd": "ab" * 16, "cmd": "RPT_REQ", "seqid": 1, "rpts": []}
+    assert defects.push_body(none, fields) == encode_push(fields)
+    handouts = defects.HandOuts()
+    taken = [report_of(5)]
+    assert handouts.take_reports(none, "J10003", 10, lambda n: taken) is taken
+    assert handouts.push_seqid(none, "J10003", "rpt", 9) == 9
+
+
+def test_the_acceptance_seam_bills_nothing_or_delays_every_report() -> None:
+    free = defects.acceptance({"balance-not-charged"}, acceptance_of(3))
+    late = defects.acceptance({"late-reports-rtime-stime"}, acceptance_of(3))
+    assert (free.cost_count, free.cost_micros, free.delay) == (0, 0, 0.0)
+    assert (late.cost_count, late.delay) == (3, defects.LATE_REPORT_S)
+
+
+def test_wrong_stride_rewrites_a_segment_id_from_its_real_one() -> None:
+    first = ids.compose(5, 1234)
+    assert defects.wrong_stride(first) == first
+    assert defects.wrong_stride(segment_msgid(first, 1, 3)) == first + 2 * 2**32
+
+
+def test_reports_handed_twice_come_once_more_and_then_never() -> None:
+    handouts = defects.HandOuts()
+    store = [report_of(n) for n in (1, 2, 3)]
+
+    def take(n: int) -> list[Report]:
+        taken, store[:] = store[:n], store[n:]
+        return taken
+
+    twice = {"reports-handed-twice"}
+    got = [[r.msgid for r in handouts.take_reports(twice, "U", 2, take)] for _ in range(4)]
+    assert got == [[1, 2], [1, 2], [3], [3]]
+    assert handouts.take_reports(twice, "U", 2, take) == []
+
+
+def test_seqid_not_increasing_repeats_the_first_seqid_of_each_lane() -> None:
+    handouts = defects.HandOuts()
+    same = {"seqid-not-increasing"}
+    assert [handouts.push_seqid(same, "U", "rpt", s) for s in (4, 5, 6)] == [4, 4, 4]
+    assert handouts.push_seqid(same, "U", "mo", 8) == 8
+    assert handouts.push_seqid(frozenset(), "U", "rpt", 7) == 7  # off: forgotten
+    assert handouts.push_seqid(same, "U", "rpt", 9) == 9

@@ -9,7 +9,7 @@ from mockcarrier.delivery import (
     INVALID_NUMBER,
     PROFILES,
     SEGMENT_GAP,
-    Outcome,
+    Fate,
     outcome_for,
     segment_latency,
 )
@@ -25,17 +25,17 @@ MAINLAND = {
 }
 
 
-def draws(profile: str, operator: Operator, seed: int = SEED) -> list[Outcome]:
+def draws(profile: str, operator: Operator, seed: int = SEED) -> list[Fate]:
     mobile = MAINLAND[operator]
     return [outcome_for(mobile, msgid, seed, profile) for msgid in range(1, DRAWS + 1)]
 
 
-def p99(outcomes: list[Outcome]) -> float:
+def p99(outcomes: list[Fate]) -> float:
     latencies = sorted(o.latency for o in outcomes if o.latency is not None)
     return latencies[int(len(latencies) * 0.99)]
 
 
-def failure_rate(outcomes: list[Outcome]) -> float:
+def failure_rate(outcomes: list[Fate]) -> float:
     return sum(not o.delivered for o in outcomes) / len(outcomes)
 
 
@@ -76,13 +76,13 @@ def test_magic_numbers_work_for_any_segment_and_the_0086_form():
 @pytest.mark.parametrize("profile", list(PROFILES))
 def test_magic_numbers_ignore_the_profile_and_the_seed(profile: str):
     for seed in (1, 2, 3):
-        assert outcome_for(classify("13800000001"), 5, seed, profile) == Outcome(0.5)
+        assert outcome_for(classify("13800000001"), 5, seed, profile) == Fate(0.5)
 
 
 def test_magic_numbers_can_be_switched_off():
     mobile = classify("13800000003")
     assert all(
-        outcome_for(mobile, msgid, SEED, "instant", magic=False) == Outcome(0.0)
+        outcome_for(mobile, msgid, SEED, "instant", magic=False) == Fate(0.0)
         for msgid in range(1, 50)
     )
 
@@ -128,7 +128,7 @@ def test_instant_profile_delivers_everything_at_once():
     outcomes = [
         outcome_for(MAINLAND[op], m, SEED, "instant") for op in MAINLAND for m in range(200)
     ]
-    assert all(o == Outcome(0.0) for o in outcomes)
+    assert all(o == Fate(0.0) for o in outcomes)
 
 
 # ---------------------------------------------------------------- profiles (statistics)
@@ -168,11 +168,11 @@ def test_latencies_are_never_negative():
 
 
 def test_later_segments_report_a_little_later():
-    outcome = Outcome(1.0)
+    outcome = Fate(1.0)
     assert segment_latency(outcome, 1) == 1.0
     assert segment_latency(outcome, 3) == pytest.approx(1.0 + 2 * SEGMENT_GAP)
 
 
 def test_unreported_message_has_no_segment_reports():
-    assert segment_latency(Outcome(None), 1) is None
-    assert segment_latency(Outcome(None), 5) is None
+    assert segment_latency(Fate(None), 1) is None
+    assert segment_latency(Fate(None), 5) is None

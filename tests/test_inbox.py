@@ -127,6 +127,14 @@ def test_long_message_shows_each_part_with_its_section_3_3_id() -> None:
     assert view.text.startswith("【通渝科技】")
 
 
+def test_under_wrong_segment_stride_a_part_shows_the_id_it_is_reported_with() -> None:
+    msgid = mobile_msgid(BASE, 2)
+    row = message(2, "13800138000", LONG, [report(msgid, k) for k in (1, 2, 3)], pktotal=3)
+    view = message_view(row, NOW, {"wrong-segment-stride"})
+    assert [s.msgid for s in view.segments] == [msgid + k * 2**32 for k in (0, 1, 2)]
+    assert [s.expected for s in view.segments] == [segment_msgid(msgid, 1, k) for k in (1, 2, 3)]
+
+
 def test_a_message_is_pending_until_every_part_is_due() -> None:
     msgid = mobile_msgid(BASE, 1)
     reports = [report(msgid, 1), report(msgid, 2, due=NOW + 5)]

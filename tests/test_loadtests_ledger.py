@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from loadtests.ledger import Ledger, percentiles
+from loadtests.ledger import LoadLedger, percentiles
 from loadtests.settings import LoadSettings, Thresholds
 from loadtests.summary import build
 from loadtests.verdicts import Figures, judge
@@ -31,9 +31,9 @@ def report(msgid: int, status: int = 0, pknum: int = 1, pktotal: int = 1, **kw) 
     }
 
 
-def ledger_with_batch(events: list | None = None) -> Ledger:
+def ledger_with_batch(events: list | None = None) -> LoadLedger:
     """A batch to three mobiles, the third a 2-segment message, sent at T0."""
-    ledger = Ledger(T0, 1.0, lambda *e: events.append(e) if events is not None else None)
+    ledger = LoadLedger(T0, 1.0, lambda *e: events.append(e) if events is not None else None)
     items = [["13800138000", "c1", 1], ["13012345678", "c1", 1], ["18912345678", "c1", 2]]
     ledger.sent("w", T0, BASE, items)
     return ledger
@@ -61,11 +61,11 @@ def test_custid_matches_when_the_msgid_does_not() -> None:
 
 
 def test_a_report_before_its_send_record_waits_and_then_matches() -> None:
-    ledger = Ledger(T0, 1.0)
+    ledger = LoadLedger(T0, 1.0)
     ledger.report("w2", "push", T0 + 2.0, report(BASE))
-    assert ledger.orphans and ledger.delivered_segments == 0
+    assert ledger.matcher.unmatched and ledger.delivered_segments == 0
     ledger.sent("w1", T0, BASE, [["13800138000", "c9", 1]])
-    assert not ledger.orphans and ledger.delivered_segments == 1
+    assert not ledger.matcher.unmatched and ledger.delivered_segments == 1
 
 
 def test_failed_reports_count_against_the_delivery_rate_not_latency() -> None:
@@ -100,7 +100,7 @@ def test_duplicates_and_both_ways_are_noted_once() -> None:
 
 
 def test_a_report_with_more_segments_than_predicted_raises_the_expectation() -> None:
-    ledger = Ledger(T0, 1.0)
+    ledger = LoadLedger(T0, 1.0)
     ledger.sent("w", T0, BASE, [["13800138000", "c1", 1]])
     ledger.report("w", "poll", T0 + 1, report(BASE, pknum=1, pktotal=2))
     assert ledger.expected_segments == 2 and ledger.pending == 1
@@ -108,14 +108,14 @@ def test_a_report_with_more_segments_than_predicted_raises_the_expectation() -> 
 
 
 def test_sustained_rate_counts_accepted_messages_in_the_window() -> None:
-    ledger = Ledger(T0, 1.0)
+    ledger = LoadLedger(T0, 1.0)
     for i in range(100):  # 10 messages a second for 10 s
         ledger.sent("w", T0 + i / 10, BASE + 10 * i, [["13800138000", f"c{i}", 1]])
     assert ledger.sustained_rate(T0 + 2, T0 + 8) == pytest.approx(10.0)
 
 
 def test_error_rate_and_counts_by_result() -> None:
-    ledger = Ledger(T0, 1.0)
+    ledger = LoadLedger(T0, 1.0)
     ledger.request("w", "single_send", T0, 0.01, "0")
     ledger.request("w", "single_send", T0, 0.01, "-100999")
     ledger.request("w", "get_rpt", T0, 0.01, "transport")
@@ -125,7 +125,7 @@ def test_error_rate_and_counts_by_result() -> None:
 
 
 def test_percentiles_are_exact_to_three_significant_digits() -> None:
-    ledger = Ledger(T0, 1.0)
+    ledger = LoadLedger(T0, 1.0)
     for i in range(1, 1001):
         ledger.sent("w", T0, BASE + 10 * i, [["13800138000", f"c{i}", 1]])
         ledger.report("w", "poll", T0 + i / 100, report(BASE + 10 * i))
@@ -136,7 +136,7 @@ def test_percentiles_are_exact_to_three_significant_digits() -> None:
 
 
 def test_drift_compares_the_last_quarter_with_the_first() -> None:
-    ledger = Ledger(T0, 1.0)
+    ledger = LoadLedger(T0, 1.0)
     for second in range(8):  # latency grows by 0.5 s each interval
         for k in range(10):
             msgid = BASE + 100 * second + 10 * k
@@ -197,7 +197,8 @@ def test_a_msgid_naming_another_message_is_matched_by_custid_and_noted() -> None
     ledger.report("w", "poll", T0 + 1.0, wrong)
     assert ledger.notes["msgid_names_other_message"] == 1
     assert ledger.matched_by == {"custid": 1} and ledger.delivered_segments == 1
-    assert ledger.by_base[segment_msgid(BASE, 2)].segment(1).delivered
+    assert [m.position for m in ledger.matcher.outstanding()] == [1, 3]  # 2 was delivered
+    assert ledger.message_delivery_rate() == pytest.approx(1 / 3)
 
 
 def test_stamps_outside_the_send_and_the_arrival_are_noted() -> None:
@@ -208,3 +209,14 @@ def test_stamps_outside_the_send_and_the_arrival_are_noted() -> None:
     china = datetime.fromtimestamp(T0, CHINA_TZ).strftime(TIME_FORMAT)
     ledger.report("w", "poll", T0 + 1.0, report(segment_msgid(BASE, 2), stime=china, rtime=china))
     assert ledger.notes["clock_stime"] == 1  # the China-time stamps are fine
+
+
+def test_a_long_run_forgets_what_is_fully_reported_and_still_counts_the_lost() -> None:
+    ledger = LoadLedger(T0, 1.0, forget_complete=True)
+    items = [["13800138000", "c1", 1], ["13012345678", "c1", 1], ["18912345678", "c1", 2]]
+    ledger.sent("w", T0, BASE, items)
+    ledger.report("w", "poll", T0 + 1.0, report(segment_msgid(BASE, 1)))
+    ledger.report("w", "poll", T0 + 1.0, report(segment_msgid(BASE, 2), status=1))
+    assert ledger.matcher.held == 1  # only the 2-segment message is still owed
+    ledger.finish(T0 + 30)
+    assert ledger.errcodes["lost"] == 2 and ledger.message_delivery_rate() == pytest.approx(1 / 3)

@@ -34,14 +34,10 @@ def test_owner_msgid_wraps_below_int64_min() -> None:
     assert owner_msgid(INT64_MIN, 2) == INT64_MAX - SEGMENT_STRIDE + 1
 
 
-def test_custid_key_short_is_custid_and_mobile() -> None:
+def test_custid_key_is_custid_and_the_mobiles_national_form() -> None:
     assert custid_key("c1", "13800138000") == ("c1", "13800138000")
-    assert custid_key("c1", "13800138000", 1, 1) == custid_key("c1", "13800138000")
-
-
-def test_custid_key_long_adds_pknum() -> None:
-    assert custid_key("c1", "13800138000", 2, 3) == ("c1", "13800138000", 2)
-    assert custid_key("c1", "13800138000", 1, 3) != custid_key("c1", "13800138000", 2, 3)
+    assert custid_key("c1", "008613800138000") == custid_key("c1", "13800138000")
+    assert custid_key("c2", "13800138000") != custid_key("c1", "13800138000")
 
 
 def test_report_delivered_only_for_status_zero() -> None:

@@ -11,7 +11,7 @@ from mockcarrier import operations as ops
 from mockcarrier.config import AccountConfig, Settings
 from mockcarrier.operations import AdminError
 from mockcarrier.service import Carrier
-from mockcarrier.store import SqliteStore
+from mockcarrier.stores.sqlite import SqliteStore
 from smsapi.auth import china_now, digest, format_timestamp
 from smsapi.codec import Format, encode_request
 from smsapi.content import encode_mt_content

@@ -114,7 +114,8 @@ def outbox_empty(mock: Mock) -> None:
 
 
 def seqids(receiver: Receiver, kind: str = "rpt") -> list[int]:
-    return [p.request.seqid for p in receiver.received(kind, acked_only=False)]
+    """Every push's seqid, in order (0: a push without one)."""
+    return [p.request.seqid or 0 for p in receiver.received(kind, acked_only=False)]
 
 
 # ---------------------------------------------------------------- pure rules
@@ -192,8 +193,8 @@ def test_a_refused_push_is_retried_with_a_new_seqid_until_acknowledged(tmp_path,
     receiver.mode = "error"  # {"result": -100999}: not received
     mock.start_pusher()
     base = mock.send(["13800138000"])
-    wait_until(lambda: mock.carrier.store.push_lane("J10003", "rpt")["failures"] >= 3)
-    assert "result" in mock.carrier.store.push_lane("J10003", "rpt")["last_error"]
+    wait_until(lambda: mock.carrier.store.push_lane("J10003", "rpt").failures >= 3)
+    assert "result" in mock.carrier.store.push_lane("J10003", "rpt").last_error
     assert len(receiver.pushes) >= 3
     assert mock.carrier.store.pending_count("J10003", "rpt") == 1  # still in the outbox
     receiver.mode = "ok"
@@ -205,7 +206,7 @@ def test_a_refused_push_is_retried_with_a_new_seqid_until_acknowledged(tmp_path,
     assert attempts[0]["ok"] == 1 and attempts[0]["first_msgid"] == base
     failed = [a for a in attempts if not a["ok"]]
     assert all(0 < a["retry_in"] <= 0.2 for a in failed)  # push_backoff_max
-    assert mock.carrier.store.push_lane("J10003", "rpt")["failures"] == 0
+    assert mock.carrier.store.push_lane("J10003", "rpt").failures == 0
 
 
 def test_a_wrong_seqid_or_http_error_answer_does_not_count(tmp_path, receiver, mocks):

@@ -20,7 +20,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 from reports import plots
 from reports.inputs import Category, read_conformance, read_load
 from reports.render import compact, render_signoff
-from reports.requirements import Verdict
+from reports.requirements import RequirementVerdict
 from reports.signoff import build, with_notes
 from tests.reports_runs import Runs, session_runs
 
@@ -351,7 +351,7 @@ def test_a_target_mismatch_is_a_remark_beside_the_verdict_not_a_footnote(
     (tmp_path / "summary.json").write_text(json.dumps(data), encoding="utf-8")
     signoff = build(runs.clean / "conformance", tmp_path)
     assert any("elsewhere.example" in note for note in signoff.notes)
-    assert signoff.verdict is not Verdict.PASS
+    assert signoff.verdict is not RequirementVerdict.PASS
     html = render_signoff(signoff)
     banner, remarks, matrix = (html.index(f'id="{i}"') for i in ("verdict", "remarks", "matrix"))
     assert banner < remarks < matrix
@@ -359,9 +359,12 @@ def test_a_target_mismatch_is_a_remark_beside_the_verdict_not_a_footnote(
 
 
 def test_a_pass_with_notes_is_a_pass_with_remarks() -> None:
-    assert with_notes(Verdict.PASS, ["the load tests ran elsewhere"]) is Verdict.REMARKS
-    assert with_notes(Verdict.PASS, []) is Verdict.PASS
-    assert with_notes(Verdict.FAIL, ["x"]) is Verdict.FAIL
+    assert (
+        with_notes(RequirementVerdict.PASS, ["the load tests ran elsewhere"])
+        is RequirementVerdict.REMARKS
+    )
+    assert with_notes(RequirementVerdict.PASS, []) is RequirementVerdict.PASS
+    assert with_notes(RequirementVerdict.FAIL, ["x"]) is RequirementVerdict.FAIL
 
 
 def _tick_labels(svg: str, name: str, axis: str) -> list[str]:
@@ -397,7 +400,7 @@ def test_an_unjudged_must_check_shows_its_requirement_not_shown_never_pass(
     must.update(outcome="skipped", message="no test mobiles configured", remedy="--test-mobiles")
     (tmp_path / "report.json").write_text(json.dumps(report), encoding="utf-8")
     signoff = build(tmp_path, runs.clean / "load")
-    assert signoff.verdict is Verdict.INCOMPLETE and signoff.verdict.label == "NOT SHOWN"
+    assert signoff.verdict is RequirementVerdict.INCOMPLETE and signoff.verdict.label == "NOT SHOWN"
     interface = next(r for r in signoff.rows if r.key == "2.1.1")
     assert interface.verdict.label == "NOT SHOWN"
     html = render_signoff(signoff)

@@ -9,7 +9,7 @@ import pytest
 from mockcarrier import control
 from mockcarrier.config import AccountConfig, Settings
 from mockcarrier.seeding import seed_accounts
-from mockcarrier.store import SqliteStore
+from mockcarrier.stores.sqlite import SqliteStore
 
 FILE = AccountConfig(userid="SEED01", password="p", balance=50)
 

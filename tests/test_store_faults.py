@@ -19,7 +19,8 @@ from flask.testing import FlaskClient
 from mockcarrier import Settings, create_app
 from mockcarrier.config import AccountConfig
 from mockcarrier.launch import RedisServer
-from mockcarrier.store import SqliteStore, Store, open_store
+from mockcarrier.stores import Store, open_store
+from mockcarrier.stores.sqlite import SqliteStore
 from smsapi.answers import failure_answer
 from smsapi.auth import china_now, digest, format_timestamp
 from smsapi.codec import Format, encode_request, parse_answer

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from mockcarrier.limits import SharedConcurrencyLimiter
-from mockcarrier.store import SqliteStore
+from mockcarrier.stores.sqlite import SqliteStore
 
 
 def waiting_locks(pids: set[int]) -> list[str]:

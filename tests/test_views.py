@@ -27,7 +27,7 @@ def test_store_failure_answers_minus_100999_in_shape(tmp_path: Path) -> None:
     db = tmp_path / "broken.db"
     app = create_app(Settings(db=str(db)))
     with sqlite3.connect(db) as conn:  # a real fault in the real store: a table is gone
-        conn.execute("DROP TABLE reports")
+        conn.execute("DROP TABLE messages")
     client = app.test_client()
     sent = client.post(
         "/sms/v2/std/single_send",

@@ -63,9 +63,9 @@ def balance_charged(ctx: RunContext) -> None:
         raise CheckFailed("get_balance result 0", f"result {after.result}", after.exchange)
     change = f"{before.answer} → {after.answer}"
     if before.chargetype == 1:
-        spent = Decimal(before.money) - Decimal(after.money)
-        ctx.detail("money_spent", str(spent))
-        if spent <= 0:
+        money = Decimal(before.money) - Decimal(after.money)
+        ctx.detail("money_spent", str(money))
+        if money <= 0:
             raise CheckFailed(
                 "money lowered by two accepted sends (chargetype 1)", change, after.exchange
             )

@@ -5,6 +5,7 @@ the carrier's rtime - stime reported beside it."""
 from __future__ import annotations
 
 from smsapi.mobile import Operator
+from smsapi.tender import CHANNEL_SUFFIX, DELIVERY_LIMIT_S, DELIVERY_RATE_MIN
 
 from .. import metrics
 from ..catalogue import Level, check
@@ -22,7 +23,7 @@ NETWORKS = (Operator.CHINA_MOBILE, Operator.CHINA_UNICOM, Operator.CHINA_TELECOM
     "tender §2.1.2",
     "business",
     Level.MUST,
-    "one channel number for China Mobile, Unicom and Telecom, ending in 12122",
+    f"one channel number for China Mobile, Unicom and Telecom, ending in {CHANNEL_SUFFIX}",
     cost=len(NETWORKS),
     interpretations=("B1",),
 )
@@ -43,12 +44,12 @@ def channel(ctx: RunContext) -> None:
     ctx.detail("channels", found)
     if not found:
         raise CheckFailed("reports carrying spno (§2.5.6)", "no report with a spno")
-    numbers = {c for values in found.values() for c in values}
+    channels = {c for values in found.values() for c in values}
     suffix = ctx.config.channel_suffix
-    wrong = sorted(c for c in numbers if not c.endswith(suffix))
+    wrong = sorted(c for c in channels if not c.endswith(suffix))
     if wrong:
         raise CheckFailed(f"a channel number ending in {suffix}", f"{wrong}")
-    if len(numbers) > 1:
+    if len(channels) > 1:
         raise CheckFailed("one channel number for every network", str(found))
     missing = [op.label_zh for op in NETWORKS if op.value not in found]
     if missing:
@@ -60,8 +61,8 @@ def channel(ctx: RunContext) -> None:
     "tender §2.1.3",
     "business",
     Level.MUST,
-    "delivery time by the suite's clock (send → report arrival) within 5 s for at least "
-    "99 % of delivered segments",
+    f"delivery time by the suite's clock (send → report arrival) within {DELIVERY_LIMIT_S:g} s "
+    f"for at least {DELIVERY_RATE_MIN:.0%} of delivered segments",
     cost=run_wide_cost,
     interpretations=("B2", "M7", "L1", "M12"),
     final=True,
@@ -75,15 +76,15 @@ def delivery_time(ctx: RunContext) -> None:
         "reports",
         figures["timed"],
         f"no delivered report of the run's {len(messages)} message(s) was timed closely "
-        f"enough to tell within {metrics.DELIVERY_LIMIT_S:g} s from late",
+        f"enough to tell within {DELIVERY_LIMIT_S:g} s from late",
     )
-    if figures["within_limit"] < metrics.DELIVERY_RATE_MIN:
+    if figures["within_limit"] < DELIVERY_RATE_MIN:
         late = [
             s for s in metrics.samples(ctx.ledger) if s.delivered and s.decided and not s.within
         ]
         raise CheckFailed(
-            f"≥ {metrics.DELIVERY_RATE_MIN:.0%} of delivered segments within "
-            f"{metrics.DELIVERY_LIMIT_S:.0f} s of the send by the suite's clock",
+            f"≥ {DELIVERY_RATE_MIN:.0%} of delivered segments within "
+            f"{DELIVERY_LIMIT_S:.0f} s of the send by the suite's clock",
             f"{figures['within_limit']:.2%} (p99 {figures['latency_s']['p99']} s, max "
             f"{figures['latency_s']['max']} s, arrival bound ≤ {figures['bound_s']} s; "
             f"the carrier's rtime - stime says max {figures['carrier_s']['max']} s); "
@@ -115,7 +116,8 @@ def top_up_segments(ctx: RunContext, count: int) -> None:
     "tender §2.1.3",
     "business",
     Level.MUST,
-    "at least 99 % of segments sent to valid numbers reported delivered (status 0), judged "
+    f"at least {DELIVERY_RATE_MIN:.0%} of segments sent to valid numbers reported delivered "
+    "(status 0), judged "
     "on a sample of at least [business] rate_sample segments (the check tops the run up)",
     cost=delivery_rate_cost,
     interpretations=("B3", "L2"),
@@ -131,9 +133,9 @@ def delivery_rate(ctx: RunContext) -> None:
             top_up_segments(ctx, sample - owed)
         except CheckSkipped as exc:
             raise Inconclusive(
-                f"a 99 % rate needs at least {sample} segments to valid numbers; the run had "
-                f"{owed} and could not send the rest ({exc}): run the whole catalogue, raise "
-                "--budget, or lower [business] rate_sample"
+                f"a {DELIVERY_RATE_MIN:.0%} rate needs at least {sample} segments to valid "
+                f"numbers; the run had {owed} and could not send the rest ({exc}): run the "
+                "whole catalogue, raise --budget, or lower [business] rate_sample"
             ) from None
         ctx.run_messages()
     figures = metrics.delivery(ctx.ledger)
@@ -143,12 +145,13 @@ def delivery_rate(ctx: RunContext) -> None:
     ctx.require_evidence("segments", figures["segments_owed"], "no segment sent to a valid number")
     if figures["segments_owed"] < sample:
         raise Inconclusive(
-            f"a 99 % rate needs at least {sample} segments to valid numbers; the run had "
-            f"{figures['segments_owed']} (run the whole catalogue or raise --budget)"
+            f"a {DELIVERY_RATE_MIN:.0%} rate needs at least {sample} segments to valid "
+            f"numbers; the run had {figures['segments_owed']} (run the whole catalogue or "
+            "raise --budget)"
         )
-    if figures["rate"] < metrics.DELIVERY_RATE_MIN:
+    if figures["rate"] < DELIVERY_RATE_MIN:
         raise CheckFailed(
-            f"a delivery rate ≥ {metrics.DELIVERY_RATE_MIN:.0%}",
+            f"a delivery rate ≥ {DELIVERY_RATE_MIN:.0%}",
             f"{figures['rate']:.2%} ({figures['delivered']} of {figures['segments_owed']}, "
             f"{figures['unreported']} unreported)",
         )

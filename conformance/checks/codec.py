@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from typing import Any
 
 import schemas
 from smsapi.auth import china_now, digest, format_timestamp
@@ -28,7 +29,7 @@ from smsapi.mobile import split_mobiles
 from ..catalogue import Level, check
 from ..config import VendorConfig
 from ..context import RunContext, run_wide_cost, send_result
-from ..ledger import Item
+from ..ledger import Outgoing
 from ..outcomes import CheckFailed, CheckSkipped, Inconclusive, NotApplicable
 from ..shapes import answer_findings, is_int
 from .common import arrange_answers, file_pulled, is_acceptance, judge, parse, summary, try_parse
@@ -228,7 +229,7 @@ def send_formats(ctx: RunContext) -> None:
 def multimt_form(ctx: RunContext) -> None:
     mobiles = ctx.mobiles(2, distinct=False)
     custid = ctx.custid()
-    items = [Item(m, ctx.text(), custid=custid) for m in mobiles]
+    items = [Outgoing(m, ctx.text(), custid=custid) for m in mobiles]
     sent = ctx.send_multi(items, fmt=Format.FORM)
     ctx.expect_accepted(sent, "multi_send with an encoded multimt")
     ctx.expect_reported("multi_send with an encoded multimt")
@@ -344,16 +345,18 @@ def wrapped(literal: str) -> re.Pattern[str]:
     return re.compile("\\n?".join(re.escape(ch) for ch in literal))
 
 
-def example_items(endpoint: str, body: bytes, media: str) -> list[Item]:
+def example_items(endpoint: str, body: bytes, media: str) -> list[Outgoing]:
     """The messages a filled example sends, read back with smsapi's tolerant reader."""
     fields = parse_request(body, request_format(media, body))
+    entries: list[Any]
     if endpoint == "multi_send":
-        entries = fields.get("multimt") if isinstance(fields.get("multimt"), list) else []
+        multimt = fields.get("multimt")
+        entries = multimt if isinstance(multimt, list) else []
     else:
         mobiles = split_mobiles(text_value(fields.get("mobile")))
         entries = [{**fields, "mobile": m} for m in mobiles]
     return [
-        Item(
+        Outgoing(
             text_value(e.get("mobile")),
             decode_mt_content(text_value(e.get("content"))).text,
             custid=text_value(e.get("custid")),

@@ -20,7 +20,7 @@ from smsapi.errors import CodecError, Result, result_text
 from smsapi.segments import SINGLE_SEGMENT_CHARS
 
 from ..context import MO, RunContext
-from ..ledger import Item
+from ..ledger import Outgoing
 from ..outcomes import CheckFailed, Inconclusive
 from ..shapes import Finding, answer_findings
 
@@ -88,7 +88,8 @@ def expect_refusal(
     ctx.detail("result", sent.result)
     if code is not None and sent.result != code:
         expected = f"{what}: result {int(code)} ({result_text(code, 'en')})"
-        got = f"result {sent.result} ({result_text(sent.result, 'en')})"
+        meaning = "no integer" if sent.result is None else result_text(sent.result, "en")
+        got = f"result {sent.result} ({meaning})"
         if strict_code:
             raise CheckFailed(expected, got, sent.exchange)
         ctx.warn(f"expected {expected}; got {got}")
@@ -111,7 +112,7 @@ def file_pulled(ctx: RunContext, endpoint: str, answer: dict | None, exchange: E
 # ---------------------------------------------------------------- run-wide answers
 
 NO_PHONE = "1380013800"  # ten digits: §3.2 refuses it, no phone has it
-FAILURE_FIELDS = {
+FAILURE_FIELDS: dict[str, dict[str, Any]] = {
     "single_send": {"mobile": NO_PHONE, "content": "%b2%e2%ca%d4%b6%cc%d0%c5"},
     "batch_send": {"mobile": NO_PHONE, "content": "%b2%e2%ca%d4%b6%cc%d0%c5"},
     "multi_send": {"multimt": [{"mobile": NO_PHONE, "content": "%b2%e2%ca%d4%b6%cc%d0%c5"}]},
@@ -218,6 +219,6 @@ def send_numbered(ctx: RunContext, count: int, why: str) -> None:
     while done < count:
         size = min(count - done, MAX_MULTI_ITEMS)
         mobiles = ctx.mobiles(size, distinct=False)
-        items = [Item(m, f"{done + n:04d} {ctx.text()}"[:room]) for n, m in enumerate(mobiles)]
+        items = [Outgoing(m, f"{done + n:04d} {ctx.text()}"[:room]) for n, m in enumerate(mobiles)]
         ctx.expect_accepted(ctx.send_multi(items), f"multi_send of {size} items ({why})")
         done += size

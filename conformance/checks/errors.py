@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from smsapi.codec import Format
 from smsapi.endpoints import ENDPOINTS, SEND_ENDPOINTS
 from smsapi.errors import Result, result_text
@@ -26,7 +28,7 @@ def auth_failure_shapes(ctx: RunContext) -> None:
     for endpoint in ENDPOINTS:
         for fmt in Format:
             client = ctx.client(fmt, auth="md5", userid=unknown_userid(), password="wrong")
-            fields = (
+            fields: dict[str, Any] = (
                 dict(SEND_FIELDS, mobile=ctx.mobiles(1)[0]) if endpoint in SEND_ENDPOINTS else {}
             )
             if endpoint == "multi_send":

@@ -13,7 +13,7 @@ from smsapi.segments import MAX_CONTENT_CHARS, segments_for_length
 from ..catalogue import Level, check
 from ..config import VendorConfig
 from ..context import RunContext
-from ..ledger import Item
+from ..ledger import Outgoing
 from ..outcomes import CheckFailed, Inconclusive, NotApplicable
 from ..shapes import is_int
 from .common import expect_refusal, inject_mos, send_numbered
@@ -59,7 +59,7 @@ def batch_1000(ctx: RunContext) -> None:
 )
 def multi_over_100(ctx: RunContext) -> None:
     mobiles = ctx.mobiles(MAX_MULTI_ITEMS + 1, distinct=False)
-    sent = ctx.send_multi([Item(m, ctx.text()) for m in mobiles])
+    sent = ctx.send_multi([Outgoing(m, ctx.text()) for m in mobiles])
     expect_refusal(ctx, sent, "101 multimt items")
 
 
@@ -74,7 +74,7 @@ def multi_over_100(ctx: RunContext) -> None:
 def multi_100(ctx: RunContext) -> None:
     mobiles = ctx.mobiles(MAX_MULTI_ITEMS, distinct=False)
     custid = ctx.custid()
-    sent = ctx.send_multi([Item(m, ctx.text(), custid=custid) for m in mobiles])
+    sent = ctx.send_multi([Outgoing(m, ctx.text(), custid=custid) for m in mobiles])
     ctx.expect_accepted(sent, "100 multimt items")
     ctx.expect_reported("100 multimt items")
 
@@ -110,7 +110,7 @@ def content_1000(ctx: RunContext) -> None:
     interpretations=("F7",),
 )
 def content_empty(ctx: RunContext) -> None:
-    sent = ctx.send("single_send", [Item(ctx.mobiles(1)[0], "")])
+    sent = ctx.send("single_send", [Outgoing(ctx.mobiles(1)[0], "")])
     expect_refusal(ctx, sent, "an empty content")
 
 
@@ -125,10 +125,10 @@ def content_empty(ctx: RunContext) -> None:
 )
 def svrtype(ctx: RunContext) -> None:
     mobile = ctx.mobiles(1)[0]
-    ok = ctx.send("single_send", [Item(mobile, ctx.text())], extra={"svrtype": "SMS0012345"})
+    ok = ctx.send("single_send", [Outgoing(mobile, ctx.text())], extra={"svrtype": "SMS0012345"})
     ctx.expect_accepted(ok, "svrtype SMS0012345")
     for bad in ("SMS00123456", "SMS-01"):
-        sent = ctx.send("single_send", [Item(mobile, ctx.text())], extra={"svrtype": bad})
+        sent = ctx.send("single_send", [Outgoing(mobile, ctx.text())], extra={"svrtype": bad})
         expect_refusal(ctx, sent, f"svrtype {bad!r}", Result.SVRTYPE_INVALID)
 
 
@@ -161,13 +161,13 @@ def exdata_rules(ctx: RunContext) -> None:
 def custom_field_rules(ctx: RunContext, name: str) -> None:
     mobile = ctx.mobiles(1)[0]
     longest = (ctx.custid() + "_-" + "x" * CUSTOM_MAX)[:CUSTOM_MAX]
-    ok = ctx.send("single_send", [Item(mobile, ctx.text(), **{name: longest})])
+    ok = ctx.send("single_send", [Outgoing(mobile, ctx.text(), **{name: longest})])
     ctx.expect_accepted(ok, f"a {name} of 64 characters")
     if name == "custid" and ok.custid != longest:
         raise CheckFailed(f"custid {longest} echoed (§2.1.6)", repr(ok.custid), ok.exchange)
     codes = {}
     for bad in (longest + "y", ctx.custid() + "!#"):
-        sent = ctx.send("single_send", [Item(mobile, ctx.text(), **{name: bad})])
+        sent = ctx.send("single_send", [Outgoing(mobile, ctx.text(), **{name: bad})])
         expect_refusal(ctx, sent, f"{name} {bad!r}")
         codes[bad] = sent.result
     ctx.detail("codes", codes)  # F11: the code is reported, not judged
@@ -184,7 +184,7 @@ def custom_field_rules(ctx: RunContext, name: str) -> None:
 )
 def empty_optional(ctx: RunContext) -> None:
     extra = {"svrtype": "", "exno": "", "custid": "", "exdata": ""}
-    sent = ctx.send("single_send", [Item(ctx.mobiles(1)[0], ctx.text())], extra=extra)
+    sent = ctx.send("single_send", [Outgoing(ctx.mobiles(1)[0], ctx.text())], extra=extra)
     ctx.expect_accepted(sent, "empty optional fields")
     if not sent.custid:
         raise CheckFailed(
@@ -269,7 +269,7 @@ def single_invalid(ctx: RunContext) -> None:
 )
 def single_two(ctx: RunContext) -> None:
     mobiles = ctx.mobiles(2, distinct=False)
-    sent = ctx.send("single_send", [Item(",".join(mobiles), ctx.text())])
+    sent = ctx.send("single_send", [Outgoing(",".join(mobiles), ctx.text())])
     expect_refusal(ctx, sent, "two numbers in single_send")
 
 

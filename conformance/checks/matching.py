@@ -10,7 +10,7 @@ from smsapi.segments import segments_for_length
 from ..catalogue import Level, check
 from ..config import VendorConfig
 from ..context import LONG_LENGTH, NO_REPORT, RunContext, run_wide_cost
-from ..ledger import Item, Report, SentMessage, reports_of
+from ..ledger import Outgoing, Report, SentMessage, reports_of
 from ..outcomes import CheckFailed
 from ..shapes import is_int, msgid_findings
 from .common import judge, try_parse
@@ -160,7 +160,7 @@ def batch_long(ctx: RunContext) -> None:
 )
 def multi_short(ctx: RunContext) -> None:
     items = [
-        Item(m, ctx.text(), custid=ctx.custid(), exdata=f"cfEcho{n}")  # RPT-ECHO's evidence
+        Outgoing(m, ctx.text(), custid=ctx.custid(), exdata=f"cfEcho{n}")  # RPT-ECHO's evidence
         for n, m in enumerate(ctx.mobiles(3, distinct=False), start=1)
     ]
     sent = ctx.send_multi(items)
@@ -186,7 +186,8 @@ def multi_mixed(ctx: RunContext) -> None:
     mobiles = ctx.mobiles(3, distinct=False)
     custid = ctx.custid()
     texts = [ctx.text(), ctx.text(LONG_LENGTH), ctx.text()]
-    sent = ctx.send_multi([Item(m, t, custid=custid) for m, t in zip(mobiles, texts, strict=True)])
+    pairs = zip(mobiles, texts, strict=True)
+    sent = ctx.send_multi([Outgoing(m, t, custid=custid) for m, t in pairs])
     ctx.expect_accepted(sent, "a mixed multi_send")
     verify(ctx, ctx.sent_messages(), "§3.3.3 (msgid + position - 1) + (pknum-1)·17179869184")
     expect_long([m for m in ctx.sent_messages() if m.position == 2])
@@ -247,7 +248,8 @@ def no_phantoms(ctx: RunContext) -> None:
     ctx.ledger.resolve(age=0)
     arrived = [r for r in ctx.ledger.reports]
     ctx.require_evidence("reports", len(arrived), NO_REPORT.format(n=len(ctx.ledger.messages)))
-    phantoms, earlier = [], []
+    phantoms: list[Report] = []
+    earlier: list[Report] = []
     for report in ctx.ledger.unmatched:
         (earlier if ctx.before_run(report.data) else phantoms).append(report)
     ctx.detail("reports", len(arrived))
@@ -347,6 +349,7 @@ def custid_matching(ctx: RunContext) -> None:
     if astray:
         report = astray[0]
         m = report.msgid_names
+        assert m is not None  # misnamed(): reports whose msgid names a message
         raise CheckFailed(
             f"the report with msgid {report.data.get('msgid')} (position {m.position}'s, "
             f"pknum {report.data.get('pknum')}) carrying its message's custid {m.custid!r} and "
@@ -390,7 +393,7 @@ def pknum_pktotal(ctx: RunContext) -> None:
     messages = ctx.run_messages()
     ctx.require_evidence("reports", len(reports_of(messages)), NO_REPORT.format(n=len(messages)))
     for m in messages:
-        totals = set()
+        totals: set[int] = set()
         for report in m.all_reports():
             pknum, pktotal = report.data.get("pknum"), report.data.get("pktotal")
             if not (is_int(pknum) and is_int(pktotal) and 1 <= pknum <= pktotal):

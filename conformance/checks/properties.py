@@ -17,7 +17,7 @@ from .. import strategies
 from ..catalogue import Level, check
 from ..config import VendorConfig
 from ..context import RunContext
-from ..ledger import Item
+from ..ledger import Outgoing
 from ..outcomes import CheckFailed
 from ..strategies import examples_within, hypothesis_settings
 from .common import expect_refusal
@@ -81,7 +81,7 @@ def content_lengths(ctx: RunContext) -> None:
     def test(text: str) -> None:
         total = len(text) + signature
         lengths.append(total)
-        sent = ctx.send("single_send", [Item(mobile, text, custid=ctx.custid())])
+        sent = ctx.send("single_send", [Outgoing(mobile, text, custid=ctx.custid())])
         if total <= MAX_CONTENT_CHARS:
             ctx.expect_accepted(sent, f"a content of {total} characters with the signature")
             ctx.judged("sends")  # (expect_refusal counts the refused ones)
@@ -118,7 +118,7 @@ def custom_fields(ctx: RunContext) -> None:
         exdata=st.one_of(strategies.CUSTOM_VALID, strategies.custom_invalid()),
     )
     def test(custid: str, exdata: str) -> None:
-        sent = ctx.send("single_send", [Item(mobile, ctx.text(), custid=custid, exdata=exdata)])
+        sent = ctx.send("single_send", [Outgoing(mobile, ctx.text(), custid=custid, exdata=exdata)])
         if custom_field_rule(custid) is None and custom_field_rule(exdata) is None:
             ctx.judged("sends")  # (expect_refusal counts the refused ones)
             ctx.expect_accepted(sent, f"custid {custid!r}, exdata {exdata!r}")

@@ -12,7 +12,7 @@ from smsapi.push import PushKind
 from ..catalogue import Level, check
 from ..context import RunContext, run_wide_cost
 from ..outcomes import CheckFailed, NotApplicable
-from ..receiver import ACK, REFUSE, SILENT, Push, Receiver
+from ..receiver import ACK, REFUSE, SILENT, ReceivedPush, Receiver
 
 
 def receiver(ctx: RunContext) -> Receiver:
@@ -21,7 +21,7 @@ def receiver(ctx: RunContext) -> Receiver:
     return ctx.receiver
 
 
-def pushes(ctx: RunContext) -> list[Push]:
+def pushes(ctx: RunContext) -> list[ReceivedPush]:
     """Every push of the run, its reports settled; alone (`--only`), the check first
     arranges a little traffic of its own, so it judges as in the full run."""
     rx = receiver(ctx)
@@ -36,7 +36,7 @@ def pushes(ctx: RunContext) -> list[Push]:
     return got
 
 
-def push_failure(ctx: RunContext, push: Push, expected: str, got: str) -> CheckFailed:
+def push_failure(ctx: RunContext, push: ReceivedPush, expected: str, got: str) -> CheckFailed:
     """A failure this push shows: its request as evidence, the whole push in the details."""
     return CheckFailed(
         expected, got, push.evidence(ctx.config.callback_url), details={"push": push.to_dict()}
@@ -180,12 +180,12 @@ def push_digest(ctx: RunContext) -> None:
     cost=run_wide_cost,
 )
 def push_seqid(ctx: RunContext) -> None:
-    by_kind: dict[PushKind, list[Push]] = defaultdict(list)
+    by_kind: dict[PushKind, list[ReceivedPush]] = defaultdict(list)
     for push in pushes(ctx):
         if push.request and push.kind and push.request.seqid is not None:
             by_kind[push.kind].append(push)
     for kind, log in by_kind.items():
-        seqids = sorted(p.request.seqid for p in log if p.request)
+        seqids = sorted(s for p in log if p.request and (s := p.request.seqid) is not None)
         repeated = sorted({s for s in seqids if seqids.count(s) > 1})
         if repeated:
             push = next(p for p in log if p.request and p.request.seqid == repeated[0])
@@ -219,16 +219,16 @@ def push_batch_size(ctx: RunContext) -> None:
     ctx.expect_accepted(burst, f"a batch of {MAX_PUSH_RPTS + 1}")
     ctx.await_reports(ctx.sent_messages())
     largest: dict[str, int] = {}
-    judged = [p for p in receiver(ctx).snapshot() if p.request and p.kind]
+    judged = [(p, p.request, p.kind) for p in receiver(ctx).snapshot() if p.request and p.kind]
     ctx.require_evidence("pushes", len(judged), "no push arrived for the 501-report burst")
-    for push in judged:
-        count = len(push.request.items)
-        largest[push.kind.value] = max(largest.get(push.kind.value, 0), count)
-        if count > push.kind.max_items:
+    for push, request, kind in judged:
+        count = len(request.items)
+        largest[kind.value] = max(largest.get(kind.value, 0), count)
+        if count > kind.max_items:
             raise push_failure(
                 ctx,
                 push,
-                f"at most {push.kind.max_items} items in a {push.kind.cmd}",
+                f"at most {kind.max_items} items in a {kind.cmd}",
                 f"{count} items",
             )
     ctx.detail("largest_push", largest)

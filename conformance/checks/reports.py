@@ -17,7 +17,7 @@ from smsapi.timing import clock_findings
 
 from ..catalogue import Level, check
 from ..context import NO_REPORT, RunContext, run_wide_cost
-from ..ledger import Item, Report, reports_of
+from ..ledger import Outgoing, Report, reports_of
 from ..outcomes import CheckFailed, Inconclusive
 from ..shapes import answer_findings, mo_findings, report_findings
 from .common import arrange_mos, judge
@@ -140,7 +140,7 @@ def failed_report(ctx: RunContext) -> None:
     valid = ctx.mobiles(1)[0]
     invalid = classify(valid).national[:-1]  # ten digits: §3.2 rejects it, no phone has it
     text, custid = ctx.text(), ctx.custid()
-    pair = [Item(valid, text, custid=custid), Item(invalid, text, custid=custid)]
+    pair = [Outgoing(valid, text, custid=custid), Outgoing(invalid, text, custid=custid)]
     for endpoint in ("batch_send", "multi_send"):
         sent = ctx.send(endpoint, pair)
         if sent.result != 0:
@@ -206,7 +206,7 @@ def pull_answer_shapes(ctx: RunContext) -> None:
         if answer.get("result") != 0:
             continue
         seen += 1
-        listed += bool(answer.get(ENDPOINTS[endpoint].list_field))
+        listed += bool(answer.get(ENDPOINTS[endpoint].list_field or ""))
         if b"<" in exchange.answer_body[:1]:
             continue  # XML: an empty list is an empty element either way
         judge(ctx, answer_findings(endpoint, answer), f"a §2.x.6 {endpoint} answer", exchange)

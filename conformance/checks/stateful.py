@@ -27,7 +27,7 @@ from smsapi.segments import segments_for_length
 from ..catalogue import Level, check
 from ..config import VendorConfig
 from ..context import LONG_LENGTH, RunContext
-from ..ledger import Item, SentMessage, reports_of
+from ..ledger import Outgoing, SentMessage, reports_of
 from ..outcomes import CheckFailed
 from ..strategies import examples_within, hypothesis_settings
 
@@ -77,7 +77,7 @@ def carrier_model(
             self.sent: list[SentMessage] = []
 
         @kept
-        def _accepted(self, endpoint: str, items: list[Item]) -> None:
+        def _accepted(self, endpoint: str, items: list[Outgoing]) -> None:
             result = ctx.send(endpoint, items)
             ctx.expect_accepted(result, endpoint)
             tally["steps"] += 1
@@ -87,15 +87,17 @@ def carrier_model(
             self.sent += [m for m in ctx.ledger.messages if m.exchange is result.exchange]
 
         def _single(self, length: int | None) -> None:
-            self._accepted("single_send", [Item(mobiles[0], ctx.text(length), custid=ctx.custid())])
+            item = Outgoing(mobiles[0], ctx.text(length), custid=ctx.custid())
+            self._accepted("single_send", [item])
 
         def _batch(self, count: int, length: int | None) -> None:
             text, custid = ctx.text(length), ctx.custid()
-            self._accepted("batch_send", [Item(m, text, custid=custid) for m in mobiles[:count]])
+            items = [Outgoing(m, text, custid=custid) for m in mobiles[:count]]
+            self._accepted("batch_send", items)
 
         def _multi(self, lengths_: list[int | None]) -> None:
             items = [
-                Item(m, ctx.text(n), custid=ctx.custid())
+                Outgoing(m, ctx.text(n), custid=ctx.custid())
                 for m, n in zip(mobiles, lengths_, strict=False)
             ]
             self._accepted("multi_send", items)

@@ -41,7 +41,9 @@ STALE_TIMESTAMP = 60.0  # W4: seconds after which a timestamp was not made for i
 
 
 @dataclass(frozen=True)
-class Finding:
+class RequestFinding:
+    """What is wrong with one recorded request of the customer's client."""
+
     req: Request
     why: str
     rows: tuple[str, ...] = ()  # interpretation rows: strict fails, lenient warns
@@ -55,7 +57,7 @@ def recorded(ctx: ProxyContext, *endpoints: str) -> list[Request]:
     return found
 
 
-def verdict(ctx: ProxyContext, findings: list[Finding], judged: int, expected: str) -> None:
+def verdict(ctx: ProxyContext, findings: list[RequestFinding], judged: int, expected: str) -> None:
     """Fail on the plain findings; deviations fail (strict) or warn (lenient)."""
     ctx.detail("requests_judged", judged)
     ctx.judged("requests", judged)  # no green without evidence (runner)
@@ -115,7 +117,7 @@ def endpoint_and_method(ctx: ProxyContext) -> None:
 def content_type(ctx: ProxyContext) -> None:
     reqs = recorded(ctx)
     findings = [
-        Finding(r, f"Content-Type {r.rec.content_type!r}")
+        RequestFinding(r, f"Content-Type {r.rec.content_type!r}")
         for r in reqs
         if media_type_of(r.rec.content_type) not in REQUEST_MEDIA
     ]
@@ -138,7 +140,7 @@ def schema(ctx: ProxyContext) -> None:
             continue  # CLIENT-CONTENT-TYPE names it
         found = schemas.request_errors(r.endpoint, r.rec.request_body, r.rec.content_type)
         if found:
-            findings.append(Finding(r, "; ".join(found[:3]), ("U9",)))
+            findings.append(RequestFinding(r, "; ".join(found[:3]), ("U9",)))
     verdict(ctx, findings, len(reqs), "a request valid against the schema of its endpoint")
 
 
@@ -153,8 +155,10 @@ def schema(ctx: ProxyContext) -> None:
 )
 def body_readable(ctx: ProxyContext) -> None:
     reqs = recorded(ctx)
-    findings = [Finding(r, f"unreadable: {r.unreadable[:160]}") for r in reqs if r.unreadable]
-    findings += [Finding(r, "; ".join(r.notes), ("W1",)) for r in reqs if r.notes]
+    findings = [
+        RequestFinding(r, f"unreadable: {r.unreadable[:160]}") for r in reqs if r.unreadable
+    ]
+    findings += [RequestFinding(r, "; ".join(r.notes), ("W1",)) for r in reqs if r.notes]
     verdict(ctx, findings, len(reqs), "a body a carrier reads without guessing")
 
 
@@ -183,22 +187,26 @@ def digest_rule(ctx: ProxyContext) -> None:
         judged += 1
         if not timestamp:
             if not secrets_equal(pwd, password):  # plaintext mode: CLIENT-PLAINTEXT
-                findings.append(Finding(r, "md5 mode without a timestamp (A3)"))
+                findings.append(RequestFinding(r, "md5 mode without a timestamp (A3)"))
             continue
         expected = digest(userid, password, timestamp)
         if secrets_equal(pwd, expected):
             continue
         if secrets_equal(pwd.lower(), expected):
-            findings.append(Finding(r, "the digest in upper-case hex (定长小写32位)", ("A4",)))
+            findings.append(
+                RequestFinding(r, "the digest in upper-case hex (定长小写32位)", ("A4",))
+            )
         elif secrets_equal(pwd.lower(), digest(userid.upper(), password, timestamp)):
             findings.append(
-                Finding(r, f"userid {userid!r} sent, the digest made over the upper case", ("A4",))
+                RequestFinding(
+                    r, f"userid {userid!r} sent, the digest made over the upper case", ("A4",)
+                )
             )
         elif secrets_equal(pwd, password):
-            findings.append(Finding(r, "the plain password sent with a timestamp"))
+            findings.append(RequestFinding(r, "the plain password sent with a timestamp"))
         else:
             findings.append(
-                Finding(
+                RequestFinding(
                     r,
                     f"pwd {pwd[:40]!r} is not the digest of userid {userid!r} + 00000000 + "
                     f"password + timestamp {timestamp!r}",
@@ -228,9 +236,9 @@ def plaintext(ctx: ProxyContext) -> None:
         userid, pwd = r.text("userid"), r.text("pwd")
         password = ctx.settings.password_for(userid) if userid else None
         if userid and pwd and not r.text("timestamp"):
-            findings.append(Finding(r, "userid + pwd without a timestamp: plaintext mode"))
+            findings.append(RequestFinding(r, "userid + pwd without a timestamp: plaintext mode"))
         elif password is not None and pwd and secrets_equal(pwd, password):
-            findings.append(Finding(r, "pwd is the plain password"))
+            findings.append(RequestFinding(r, "pwd is the plain password"))
     if findings:
         ctx.detail("finding", "security")
     verdict(ctx, findings, len(reqs), "the md5 digest (or an apikey), never the password")
@@ -253,7 +261,7 @@ def timestamp_format(ctx: ProxyContext) -> None:
         timestamp = r.text("timestamp")
         if resolve_timestamp(timestamp, r.moment) is None:
             hint = " (Unix seconds, A2)" if looks_like_unix_time(timestamp, r.moment) else ""
-            findings.append(Finding(r, f"timestamp {timestamp!r} is not MMDDHHMMSS{hint}"))
+            findings.append(RequestFinding(r, f"timestamp {timestamp!r} is not MMDDHHMMSS{hint}"))
     verdict(ctx, findings, len(reqs), "a timestamp like 0803192020 (8 March 19:20:20)")
 
 
@@ -276,13 +284,17 @@ def timestamp_fresh(ctx: ProxyContext) -> None:
         if abs(skew) <= tolerance:
             if skew < -STALE_TIMESTAMP:
                 why = f"timestamp {r.text('timestamp')} is {-skew:.0f} s old: a digest reused"
-                findings.append(Finding(r, f"{why} past its timestamp (W4)", ("W4",)))
+                findings.append(RequestFinding(r, f"{why} past its timestamp (W4)", ("W4",)))
             continue
         if abs(skew + UTC_OFFSET) <= tolerance:
-            findings.append(Finding(r, f"timestamp {r.text('timestamp')} is UTC time", ("A1",)))
+            findings.append(
+                RequestFinding(r, f"timestamp {r.text('timestamp')} is UTC time", ("A1",))
+            )
         else:
             findings.append(
-                Finding(r, f"timestamp {r.text('timestamp')} is {skew:+.0f} s off China time")
+                RequestFinding(
+                    r, f"timestamp {r.text('timestamp')} is {skew:+.0f} s off China time"
+                )
             )
     verdict(ctx, findings, len(reqs), f"a timestamp within {tolerance:g} s of China time")
 
@@ -305,10 +317,10 @@ def content_gbk(ctx: ProxyContext) -> None:
         for where, value in contents(r):
             issues = mt_content_issues(value)
             if issues:
-                findings.append(Finding(r, f"{where}{value[:40]!r}: {'; '.join(issues)}"))
+                findings.append(RequestFinding(r, f"{where}{value[:40]!r}: {'; '.join(issues)}"))
             elif lost_text_issue(decode_mt_content(value).text):
                 lost = lost_text_issue(decode_mt_content(value).text)
-                findings.append(Finding(r, f"{where}{value[:40]!r}: {lost}", ("W3",)))
+                findings.append(RequestFinding(r, f"{where}{value[:40]!r}: {lost}", ("W3",)))
     verdict(ctx, findings, len(reqs), "content such as %b2%e2%ca%d4%b6%cc%d0%c5 (测试短信)")
 
 
@@ -342,7 +354,7 @@ def field_rules(ctx: ProxyContext) -> None:
     for r in reqs:
         if r.fields is None:
             continue  # unreadable: CLIENT-SCHEMA
-        findings += [Finding(r, why, rows) for why, rows in field_problems(r)]
+        findings += [RequestFinding(r, why, rows) for why, rows in field_problems(r)]
     verdict(ctx, findings, len(reqs), "every field within the document's rules")
 
 
@@ -415,9 +427,9 @@ def retsize(ctx: ProxyContext) -> None:
             continue
         value, cap = int_value(raw), ENDPOINTS[r.endpoint].retsize_cap or 0
         if value is None:
-            findings.append(Finding(r, f"retsize {raw!r} is not an integer"))
+            findings.append(RequestFinding(r, f"retsize {raw!r} is not an integer"))
         elif value > cap:
-            findings.append(Finding(r, f"retsize {value} over the cap {cap}", ("U8",)))
+            findings.append(RequestFinding(r, f"retsize {value} over the cap {cap}", ("U8",)))
     verdict(ctx, findings, len(reqs), "retsize ≤ 200 for get_mo, ≤ 500 for get_rpt")
 
 

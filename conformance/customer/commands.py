@@ -12,11 +12,13 @@ from typing import Any
 import click
 
 from smsapi.errors import result_text
+from smsapi.tender import DEMO_CHANNEL
 
 from ..catalogue import Check, select
-from ..config import ConfigError, VendorConfig
+from ..config import VendorConfig, VendorConfigError
 from ..outcomes import Unreachable
 from ..output import report_bus
+from .cadence import DOCUMENT_WAIT
 from .proxy import Proxy, Recorded, mock_flags
 from .pushing import ReceiverContext, ReceiverSettings
 from .run import run_checks
@@ -90,7 +92,7 @@ def vendor_config(target: str, userid: str, password: str, options: dict[str, An
 @click.option("--stale-probe", type=int, default=3600, show_default=True, help="Seconds old.")
 @click.option("--stored-url", default="", help="GET: JSON of the msgids the receiver stored.")
 @click.option("--store-wait", type=float, default=2.0, show_default=True, help="Seconds.")
-@click.option("--channel", default="10690012122", show_default=True, help="spno of the items.")
+@click.option("--channel", default=DEMO_CHANNEL, show_default=True, help="spno of the items.")
 @report_options
 def client_cmd(**options: Any) -> None:
     """Act as the carrier: push status reports (§2.8) and MOs (§2.7) to a customer's
@@ -111,7 +113,7 @@ def client_cmd(**options: Any) -> None:
             store_wait=options["store_wait"],
             channel=options["channel"],
         ).validate()
-    except ConfigError as exc:
+    except VendorConfigError as exc:
         raise click.UsageError(str(exc)) from None
     checks = chosen_checks("receiver", options["only"])
     config = vendor_config(settings.receiver_url, settings.userid, settings.password, options)
@@ -154,7 +156,9 @@ def _s(value: float | None) -> str:
 @click.option("--duration", type=float, help="Stop after so many seconds [default: Ctrl-C].")
 @click.option("--requests", "max_requests", type=int, help="Stop after so many requests.")
 @click.option("--timestamp-tolerance", type=float, default=300.0, show_default=True)
-@click.option("--poll-wait", type=float, default=5.0, show_default=True, help="§2.5.1 延时5秒.")
+@click.option(
+    "--poll-wait", type=float, default=DOCUMENT_WAIT, show_default=True, help="§2.5.1 延时5秒."
+)
 @click.option("--poll-follow", type=float, default=1.0, show_default=True, help="Seconds.")
 @click.option("--poll-slack", type=float, default=0.2, show_default=True, help="Seconds.")
 @report_options
@@ -173,7 +177,7 @@ def proxy_cmd(duration: float | None, max_requests: int | None, **options: Any) 
             poll_follow=options["poll_follow"],
             poll_slack=options["poll_slack"],
         ).validate()
-    except ConfigError as exc:
+    except VendorConfigError as exc:
         raise click.UsageError(str(exc)) from None
     checks = chosen_checks("client", options["only"])
     verbose = options["verbose"]

@@ -16,6 +16,7 @@ from smsapi.content import encode_mo_content
 from smsapi.endpoints import MO_FIELDS, REPORT_FIELDS
 from smsapi.fields import TIME_FORMAT, spno
 from smsapi.msgid import INT64_MAX, INT64_MIN, segment_msgid
+from smsapi.tender import DEMO_CHANNEL
 
 # A text a receiver's operators recognise as a test (the document's own MO example after it).
 MO_TEXT = "通渝短信接口验收测试 {tag}"
@@ -30,7 +31,7 @@ class ItemFactory:
     """Makes report and MO items with ids that do not repeat within a run."""
 
     tag: str
-    channel: str = "10690012122"
+    channel: str = DEMO_CHANNEL
     rng: random.Random = field(default_factory=random.Random)
     _count: int = 0
 

@@ -193,8 +193,7 @@ class Proxy:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.host}:{self._server.port}"  # port: the bound one
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -24,8 +24,9 @@ from smsapi.push import (
     push_answer_problems,
     push_fields,
 )
+from smsapi.tender import DEMO_CHANNEL
 
-from ..config import ConfigError, VendorConfig, without_secrets
+from ..config import VendorConfig, VendorConfigError, without_secrets
 from ..metrics import spread
 from ..outcomes import Unreachable
 from .context import CustomerContext
@@ -49,24 +50,24 @@ class ReceiverSettings:
     stale_probe: int = 3600  # RECV-AUTH-STALE: seconds the probe's timestamp is old
     stored_url: str = ""  # RECV-STORED-ONCE: GET gives what the receiver stored (U3)
     store_wait: float = 2.0  # seconds to watch stored_url after a duplicate
-    channel: str = "10690012122"  # spno of the test items (ends in 12122, tender §2.1.2)
+    channel: str = DEMO_CHANNEL  # spno of the test items (ends as tender §2.1.2 asks)
     request_timeout: float = 10.0
 
     def validate(self) -> ReceiverSettings:
         for name in ("receiver_url", "mo_url", "stored_url"):
             url = getattr(self, name)
             if url and not url.startswith(("http://", "https://")):
-                raise ConfigError(f"{name.replace('_', '-')} {url!r} is not an http(s) URL")
+                raise VendorConfigError(f"{name.replace('_', '-')} {url!r} is not an http(s) URL")
         if not self.receiver_url:
-            raise ConfigError("no --receiver-url")
+            raise VendorConfigError("no --receiver-url")
         if not userid_rule(self.userid):
-            raise ConfigError(f"userid {self.userid!r}: 1 to 6 characters (§2.7.3)")
+            raise VendorConfigError(f"userid {self.userid!r}: 1 to 6 characters (§2.7.3)")
         if self.answer_limit <= 0 or self.request_timeout <= 0:
-            raise ConfigError("answer-limit and request-timeout are over 0")
+            raise VendorConfigError("answer-limit and request-timeout are over 0")
         if not 1 <= self.burst <= 200:
-            raise ConfigError("burst is 1 to 200 pushes")
+            raise VendorConfigError("burst is 1 to 200 pushes")
         if not 1 <= self.burst_items <= PushKind.RPT.max_items:
-            raise ConfigError(f"burst-items is 1 to {PushKind.RPT.max_items}")
+            raise VendorConfigError(f"burst-items is 1 to {PushKind.RPT.max_items}")
         self.request_timeout = max(self.request_timeout, self.answer_limit * 2)
         return self
 

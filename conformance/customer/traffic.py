@@ -12,7 +12,7 @@ from smsapi.endpoints import ENDPOINTS
 from smsapi.errors import CodecError
 from smsapi.fields import int_value, text_value
 
-from ..config import ConfigError, VendorConfig, without_secrets
+from ..config import VendorConfig, VendorConfigError, without_secrets
 from .cadence import DOCUMENT_WAIT, Poll
 from .context import CustomerContext
 from .proxy import Recorded, Recording
@@ -35,13 +35,13 @@ class ProxySettings:
     def validate(self) -> ProxySettings:
         host, sep, port = self.listen.rpartition(":")
         if not sep or not port.isdigit():
-            raise ConfigError(f"--listen {self.listen!r} is not HOST:PORT")
+            raise VendorConfigError(f"--listen {self.listen!r} is not HOST:PORT")
         if not self.upstream.startswith(("http://", "https://")):
-            raise ConfigError(f"--upstream {self.upstream!r} is not an http(s) URL")
+            raise VendorConfigError(f"--upstream {self.upstream!r} is not an http(s) URL")
         if self.userid and not self.password:
-            raise ConfigError("--userid names whose --password the digest is checked with")
+            raise VendorConfigError("--userid names whose --password the digest is checked with")
         if min(self.poll_wait, self.poll_follow, self.poll_slack) < 0:
-            raise ConfigError("poll timings are 0 or more")
+            raise VendorConfigError("poll timings are 0 or more")
         return self
 
     def password_for(self, userid: str) -> str | None:
@@ -102,7 +102,8 @@ class ProxyContext(CustomerContext):
             if name is None or rec.method != "POST" or (endpoints and name not in endpoints):
                 continue
             if rec.index not in self._read:
-                body, notes, why = rec.request_body, [], ""
+                body, why = rec.request_body, ""
+                notes: list[str] = []
                 try:
                     fmt = request_format(rec.content_type, body)
                     fields = parse_request(body, fmt, charset_of(rec.content_type), notes)

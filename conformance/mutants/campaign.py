@@ -283,12 +283,12 @@ def table(results: list[MutantRun]) -> str:
             f"| `{r.mutant.name}`: {r.mutant.description} | {r.mutant.rule} | {killed} | "
             f"{rule_check} |"
         )
-    killed = sum(1 for r in results if r.killed)
+    n_killed = sum(1 for r in results if r.killed)
     by_rule = sum(1 for r in results if r.by_its_rule)
     lines.append("")
     lines.append(
         f"{len(results)} mutants: {by_rule} killed by the check of their rule, "
-        f"{killed - by_rule} only by other checks, {len(results) - killed} survived."
+        f"{n_killed - by_rule} only by other checks, {len(results) - n_killed} survived."
     )
     return "\n".join(lines)
 

@@ -25,6 +25,7 @@ from smsapi.content import decode_mt_content, encode_mt_content
 from smsapi.errors import Result
 from smsapi.push import encode_push
 from smsapi.segments import segments_for_length
+from smsapi.tender import CHANNEL_SUFFIX, DELIVERY_RATE_MIN
 
 if TYPE_CHECKING:
     from .proxy import MutatingProxy
@@ -186,8 +187,10 @@ def on_mos(change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict:
     return {"answer": answer, "push": push}
 
 
-def on_answer(endpoints: tuple[str, ...], change: Callable[[dict, Call], dict | None]) -> Hook:
-    def hook(call: Call) -> dict | None:
+def on_answer(
+    endpoints: tuple[str, ...], change: Callable[[dict, Call], dict | Reply | None]
+) -> Hook:
+    def hook(call: Call) -> dict | Reply | None:
         if call.endpoint not in endpoints:
             return None
         return change(dict(call.answer), call)
@@ -240,7 +243,8 @@ def _cap_plus_one(endpoint: str, cap: int) -> Hook:
         list_field = "rpts" if endpoint == "get_rpt" else "mos"
         auth = {k: v for k, v in call.fields.items() if k != "retsize"}
         first = call.proxy.upstream_send(endpoint, {**auth, "retsize": cap})
-        items = first.get(list_field) if isinstance(first.get(list_field), list) else []
+        listed = first.get(list_field)
+        items: list[Any] = listed if isinstance(listed, list) else []
         if len(items) == cap:
             more = call.proxy.upstream_send(endpoint, {**auth, "retsize": 1})
             extra = more.get(list_field)
@@ -1236,7 +1240,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     _m(
         "report-spno-other-channel",
-        "tender §2.1.2 one channel number ending in 12122",
+        f"tender §2.1.2 one channel number ending in {CHANNEL_SUFFIX}",
         "reports of Unicom numbers name channel 10655012345",
         ("BIZ-CHANNEL-12122",),
         **on_reports(
@@ -1249,7 +1253,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     _m(
         "one-in-twenty-fails",
-        "tender §2.1.3 delivery rate ≥ 99 %",
+        f"tender §2.1.3 delivery rate ≥ {DELIVERY_RATE_MIN:.0%}",
         "every twentieth report says the message failed (UNDELIV)",
         ("BIZ-DELIVERY-RATE",),
         **on_reports(_fail_every(20)),

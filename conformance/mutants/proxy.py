@@ -56,8 +56,7 @@ class MutatingProxy:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self.server.server_port}"  # server_port: the bound one
 
     def use(self, mutant: Mutant | None) -> None:
         """Switch to another mutant (its state starts empty)."""

@@ -1,5 +1,6 @@
-"""Admin API of the control plane, push and fault injection (on the admin blueprint,
-so the same token rules apply). The contract: docs/faults.md and docs/push.md."""
+"""The admin API's control-plane routes: health, settings, clock, magic numbers, balance,
+push, fault injection and defect modes (on admin_api's blueprint, so the same token rules
+apply). The contract: docs/faults.md and docs/push.md."""
 
 from __future__ import annotations
 
@@ -8,21 +9,33 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from . import control, faults, pusher
-from .admin import _account, _error, _json, bp, carrier, settings_view
+from .admin_api import account, bp, carrier, created, error, json_body, settings_view
 from .config import ConfigError
-from .defects import DEFECTS
 from .delivery import MAGIC_OUTCOMES
-from .operations import account_view, balance_amounts, switch_defect
+from .operations import (
+    account_view,
+    attempt_view,
+    balance_amounts,
+    defects_view,
+    switch_defect,
+)
 from .operations import delete_fault as ops_delete_fault
 
-
-def _created(payload: Any) -> Response:
-    response = jsonify(payload)
-    response.status_code = 201
-    return response
+# ---------------------------------------------------------------- health, settings and clock
 
 
-# ---------------------------------------------------------------- settings and clock
+@bp.get("/health")
+def health() -> Response:
+    c = carrier()
+    return jsonify({"ok": True, "seed": c.seed, "db": c.settings.db, "store": c.store.describe()})
+
+
+@bp.get("/settings")
+def settings() -> Response:
+    """The effective settings: start-time ones with run-time changes (PATCH) applied."""
+    c = carrier()
+    ctl = c.control()
+    return jsonify({**settings_view(ctl.settings), "defects": sorted(ctl.defects), "seed": c.seed})
 
 
 @bp.patch("/settings")
@@ -31,9 +44,9 @@ def patch_settings() -> Response:
     lockout_failures, lockout_window, magic_numbers."""
     c = carrier()
     try:
-        effective = control.patch_settings(c.store, c.settings, _json())
+        effective = control.patch_settings(c.store, c.settings, json_body())
     except (ConfigError, TypeError) as exc:
-        return _error(400, str(exc))
+        return error(400, str(exc))
     return jsonify({**settings_view(effective), "seed": c.seed})
 
 
@@ -46,11 +59,11 @@ def get_clock() -> Response:
 def put_clock() -> Response:
     """{"offset": seconds} or {"now": "YYYY-MM-DD HH:MM:SS"} (China time)."""
     c = carrier()
-    data = _json()
+    data = json_body()
     try:
         return jsonify(control.set_clock(c.store, c.settings, data.get("offset"), data.get("now")))
     except (ConfigError, TypeError) as exc:
-        return _error(400, str(exc))
+        return error(400, str(exc))
 
 
 # ---------------------------------------------------------------- magic numbers
@@ -73,9 +86,9 @@ def get_magic() -> Response:
 def put_magic() -> Response:
     """Replaces the custom table: {"13912345678": {"latency": 2, "status": 1, ...}}."""
     try:
-        return jsonify(control.set_magic(carrier().store, _json()))
+        return jsonify(control.set_magic(carrier().store, json_body()))
     except ConfigError as exc:
-        return _error(400, str(exc))
+        return error(400, str(exc))
 
 
 def magic_builtin() -> dict[str, dict[str, Any]]:
@@ -96,11 +109,11 @@ def magic_builtin() -> dict[str, dict[str, Any]]:
 @bp.put("/accounts/<userid>/balance")
 def put_balance(userid: str) -> Response:
     """Sets (not adds) {"balance": N} and/or {"money": "0.5"}."""
-    record = _account(userid)
-    data = _json()
+    record = account(userid)
+    data = json_body()
     count, micros = balance_amounts(data.get("balance"), data.get("money"), "balance")
     if count is None and micros is None:
-        return _error(400, "give balance and/or money")
+        return error(400, "give balance and/or money")
     return jsonify(account_view(carrier().store.set_balance(record.userid, count, micros)))
 
 
@@ -109,12 +122,12 @@ def put_balance(userid: str) -> Response:
 
 @bp.get("/accounts/<userid>/push")
 def push_state(userid: str) -> Response:
-    return jsonify(pusher.lane_views(carrier(), _account(userid).config))
+    return jsonify(pusher.lane_views(carrier(), account(userid).config))
 
 
 @bp.post("/accounts/<userid>/push/retry")
 def push_retry(userid: str) -> Response:
-    record = _account(userid)
+    record = account(userid)
     pusher.retry_now(carrier(), record.userid)
     return jsonify(pusher.lane_views(carrier(), record.config))
 
@@ -122,20 +135,13 @@ def push_retry(userid: str) -> Response:
 @bp.get("/accounts/<userid>/pushes")
 def push_attempts(userid: str) -> Response:
     """The push attempts log, newest first: ?kind=rpt|mo&limit=100."""
-    record = _account(userid)
+    record = account(userid)
     kind = request.args.get("kind", "")
     if kind not in ("", "rpt", "mo"):
-        return _error(400, "kind is rpt or mo")
+        return error(400, "kind is rpt or mo")
     limit = max(1, min(request.args.get("limit", 100, type=int), 5000))
     rows = carrier().store.push_attempts(record.userid, kind, limit)
     return jsonify([attempt_view(r) for r in rows])
-
-
-def attempt_view(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    out["ok"] = bool(out["ok"])
-    out["msgids"] = [out.pop("first_msgid"), out.pop("last_msgid")]
-    return out
 
 
 # ---------------------------------------------------------------- faults
@@ -149,9 +155,9 @@ def list_faults() -> Response:
 @bp.post("/faults")
 def add_fault() -> Response:
     try:
-        return _created(faults.add(carrier().store, _json()))
+        return created(faults.add(carrier().store, json_body()))
     except faults.FaultError as exc:
-        return _error(400, str(exc))
+        return error(400, str(exc))
 
 
 @bp.delete("/faults")
@@ -168,36 +174,31 @@ def delete_fault(fault_id: int) -> Response:
 # ---------------------------------------------------------------- defect modes
 
 
-def defects_view() -> list[dict[str, Any]]:
-    active = carrier().control().defects
-    return [{**d.to_dict(), "enabled": d.name in active} for d in DEFECTS.values()]
-
-
 @bp.get("/defects")
 def list_defects() -> Response:
-    return jsonify(defects_view())
+    return jsonify(defects_view(carrier()))
 
 
 @bp.put("/defects")
 def put_defects() -> Response:
     """{"enabled": ["name", ...]} replaces the set of active defect modes."""
-    names = _json().get("enabled")
+    names = json_body().get("enabled")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        return _error(400, 'give {"enabled": [names...]}')
+        return error(400, 'give {"enabled": [names...]}')
     try:
         control.set_defects(carrier().store, names)
     except ConfigError as exc:
-        return _error(400, str(exc))
-    return jsonify(defects_view())
+        return error(400, str(exc))
+    return jsonify(defects_view(carrier()))
 
 
 @bp.post("/defects/<name>")
 def enable_defect(name: str) -> Response:
     switch_defect(carrier(), name, True)
-    return jsonify(defects_view())
+    return jsonify(defects_view(carrier()))
 
 
 @bp.delete("/defects/<name>")
 def disable_defect(name: str) -> Response:
     switch_defect(carrier(), name, False)
-    return jsonify(defects_view())
+    return jsonify(defects_view(carrier()))

@@ -1,0 +1,163 @@
+"""The Redis connection, the store URL's own options, key names and script plumbing.
+
+Every Lua script is registered once and called as one EVALSHA (redis-py loads it again
+on NOSCRIPT, e.g. after a Redis restart). Every Redis failure becomes a StoreError,
+answered -100999; the connection pool reconnects by itself once the server is back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.commands.core import Script
+from redis.retry import Retry
+
+from ...config import REDIS_SCHEMES, redacted_url
+from ..interface import StoreError
+
+DEFAULT_PREFIX = "mockcarrier"
+# What was handed out (fully reported, never reported, an MO taken) is kept this many
+# real seconds, then expires: a week of admin history. A year's 15 M messages at
+# ~230 bytes each (docs/reliability.md) is ~3.5 GB even if the whole year fell inside
+# one retention window (as benchmarks/year.py compresses it), so any setting up to a
+# year fits a 24 GB machine with room to spare.
+DEFAULT_RETENTION = 7 * 86400
+SCHEMA_VERSION = "2"
+# The admin search indexes (mobile, custid) are lists in this many buckets per account,
+# so an index entry costs ~10 bytes, not a key per mobile (~100 bytes).
+BUCKETS = 4096
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """(URL for redis-py, key prefix): `prefix` and `retention` are ours, not redis-py's."""
+    parts = urlsplit(url)
+    if parts.scheme not in REDIS_SCHEMES:
+        schemes = ", ".join(f"{s}://" for s in REDIS_SCHEMES)
+        raise ValueError(f"a Redis store URL starts with {schemes}")
+    query = parse_qsl(parts.query)
+    prefix = next((v for k, v in query if k == "prefix"), DEFAULT_PREFIX)
+    rest = urlencode([(k, v) for k, v in query if k not in ("prefix", "retention")])
+    return urlunsplit(parts._replace(query=rest)), prefix
+
+
+def retention_of(url: str) -> int:
+    """`?retention=SECONDS` of a store URL (whole seconds ≥ 1), else the default."""
+    query = dict(parse_qsl(urlsplit(url).query))
+    if "retention" not in query:
+        return DEFAULT_RETENTION
+    try:
+        seconds = int(query["retention"])
+    except ValueError:
+        raise ValueError("retention is a whole number of seconds") from None
+    if seconds < 1:
+        raise ValueError("retention is at least 1 second")
+    return seconds
+
+
+def bucket(text: str) -> int:
+    """The search-index bucket of a mobile or custid."""
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) % BUCKETS
+
+
+# Lua: push an entry on an index list (newest first) and drop up to two dead entries at
+# its tail (their item expired), so that an index holds what lives plus what is newer
+# than the oldest living item. Entries: a message counter, or -base for a whole request.
+LUA_INDEX = """
+local function alive(P, entry)
+  local n = tonumber(entry)
+  if n < 0 then return redis.call('EXISTS', P .. ':q:' .. (-n)) == 1 end
+  return redis.call('EXISTS', P .. ':m:' .. n) == 1
+end
+local function push_index(P, key, entry, touched)
+  redis.call('LPUSH', key, entry)
+  for _ = 1, 2 do
+    local tail = redis.call('LINDEX', key, -1)
+    if not tail or alive(P, tail) then break end
+    redis.call('RPOP', key)
+  end
+  touched[key] = true
+end
+"""
+
+
+def member(counter: int) -> str:
+    """A due-queue member: the counter, zero-padded so that byte order is id order."""
+    return f"{counter:011d}"
+
+
+def mo_member(msgid: int) -> str:
+    """An MO's member: its 64-bit id shifted and padded, so byte order is id order."""
+    return f"{msgid + (1 << 63):020d}"
+
+
+class Connection:
+    """The client, the key prefix, the retention and the scripts."""
+
+    def __init__(self, url: str, timeout: float = 5.0) -> None:
+        self.url = url
+        try:
+            address, self.prefix = split_url(url)
+            self.retention = retention_of(url)
+        except ValueError as exc:
+            raise StoreError(f"--store {redacted_url(url)}: {exc}") from exc
+        # One quick retry, then -100999: a request must not hang while Redis is down.
+        # Typed Any: with decode_responses every answer is str, which redis-py's
+        # annotations (bytes | str) cannot say.
+        self._r: Any = redis.Redis.from_url(
+            address,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 1),
+            health_check_interval=30,
+        )
+        self._scripts: dict[str, Script] = {}
+        try:
+            self._r.hsetnx(self._k("meta"), "schema_version", SCHEMA_VERSION)
+        except redis.RedisError as exc:
+            raise StoreError(f"cannot reach {self.describe()}: {exc}") from exc
+
+    def _k(self, *parts: object) -> str:
+        return ":".join([self.prefix, *map(str, parts)])
+
+    def _run(self, script: str, args: list[Any], client: Any = None) -> Any:
+        """One EVALSHA of a script (registered by text: a class attribute of its mixin)."""
+        if script not in self._scripts:
+            self._scripts[script] = self._r.register_script(getattr(self, script))
+        return self._scripts[script](keys=[], args=args, client=client or self._r)
+
+    def _bump(self, pipe: Any) -> None:
+        """Count a change the callers cache (control, faults, accounts, auth failures)."""
+        pipe.incr(self._k("version"))
+
+    def version(self) -> int:
+        return int(self._r.get(self._k("version")) or 0)
+
+    def describe(self) -> str:
+        """The URL without its password, whether Redis syncs every write, the retention."""
+        text = f"{redacted_url(self.url)}, retention {self.retention} s"
+        try:
+            conf = self._r.config_get("append*") | self._r.config_get("maxmemory-policy")
+        except redis.RedisError:  # CONFIG may be renamed or refused: say nothing
+            return text
+        warnings = []
+        if conf.get("appendonly") != "yes" or conf.get("appendfsync") != "always":
+            warnings.append(
+                f"appendonly {conf.get('appendonly')}, appendfsync {conf.get('appendfsync')}: "
+                "a Redis crash can lose acknowledged sends"
+            )
+        if conf.get("maxmemory-policy", "noeviction") != "noeviction":
+            warnings.append(
+                f"maxmemory-policy {conf['maxmemory-policy']}: Redis may evict stored reports"
+            )
+        if warnings:
+            return f"{text} (WARNING: {'; '.join(warnings)})"
+        return f"{text} (appendfsync always)"
+
+    def close(self) -> None:
+        # Idle connections only: this must not cut off another thread's command in flight.
+        self._r.connection_pool.disconnect(inuse_connections=False)

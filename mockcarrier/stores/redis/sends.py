@@ -1,0 +1,159 @@
+"""A send in one round trip: one script bills and keeps the send, its messages, their
+place in the due queue and the search indexes (atomic in Redis, durable as far as the
+server is).
+
+The counters come from a block this process reserved beforehand (one INCRBY per
+COUNTER_BLOCK counters, durable before any is used): the store knows the msgids before
+the script runs, so it draws each fate from (seed, msgid) (segments.fate_of) and
+generates the custid (ids.generated_custid) in Python, and the script needs no answer
+from Redis but the balance check. A counter is never used twice (a crash leaves the rest
+of a block unused); several processes and instances interleave their blocks."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from smsapi.msgid import mobile_msgid
+
+from ... import ids
+from ..interface import Acceptance, Accepted, Arrears, StoreError, UnknownAccount
+from ..segments import Timing, fate_of
+from .connection import LUA_INDEX, Connection, bucket
+from .rows import dumps, message_json, request_json
+
+COUNTER_BLOCK = 10_000
+
+ACCEPT = (
+    LUA_INDEX
+    + """
+-- ARGV: P, userid, balance field, cost, -cost (written by Python: Lua writes 1e+15, and
+-- Redis refuses -0), base counter, request JSON, custid bucket, retention,
+-- messages with reports, then the messages in one JSON array (one argument: redis-py
+-- packs each argument apart), each [JSON, pktotal, due gap, segment 1's due time (''
+-- never reported), mobile bucket, own custid bucket ('' the send's)]: times as text,
+-- exact.
+-- Returns 1; -1 unknown account, -2 arrears.
+local P, u = ARGV[1], ARGV[2]
+local acct = P .. ':account:' .. u
+local have = redis.call('HGET', acct, ARGV[3])
+if not have then return -1 end
+if tonumber(have) < tonumber(ARGV[4]) then return -2 end
+redis.call('HINCRBY', acct, ARGV[3], ARGV[5])
+local base, ret = tonumber(ARGV[6]), ARGV[9]
+local q = P .. ':q:' .. ARGV[6]
+redis.call('SET', q, ARGV[7])
+local reported = tonumber(ARGV[10])
+if reported == 0 then redis.call('EXPIRE', q, ret) end
+if reported > 1 then redis.call('SET', P .. ':o:' .. ARGV[6], reported) end
+local touched = {}
+push_index(P, P .. ':ls:' .. u, -base, {})  -- the listing does not expire: see rows.py
+push_index(P, P .. ':ic:' .. u .. ':' .. ARGV[8], -base, touched)
+local due = P .. ':due:' .. u
+local c = base
+for _, m in ipairs(cjson.decode(ARGV[11])) do
+  local key = P .. ':m:' .. string.format('%d', c)
+  if m[2] == 1 then
+    redis.call('HSET', key, 'q', ARGV[6], 'd', m[1])
+  else
+    redis.call('HSET', key, 'q', ARGV[6], 'd', m[1], 'n', m[2], 'g', m[3], 't', m[4])
+  end
+  if m[4] == '' then
+    redis.call('EXPIRE', key, ret)
+  else
+    redis.call('ZADD', due, m[4], string.format('%011d', c))
+  end
+  push_index(P, P .. ':im:' .. u .. ':' .. m[5], c, touched)
+  if m[6] ~= '' then push_index(P, P .. ':ic:' .. u .. ':' .. m[6], c, touched) end
+  c = c + 1
+end
+-- an index key lasts the retention after its newest entry
+for key in pairs(touched) do redis.call('EXPIRE', key, ret) end
+return 1
+"""
+)
+
+RESERVE = """
+-- a block of counters: ARGV counter key, count, limit; -1 spent (the counter stays)
+if tonumber(redis.call('GET', ARGV[1]) or '0') + tonumber(ARGV[2]) >= tonumber(ARGV[3]) then
+  return -1
+end
+return redis.call('INCRBY', ARGV[1], ARGV[2])
+"""
+
+
+_block_lock = threading.Lock()
+
+
+def _fresh_lock() -> None:
+    """A forked child gets a lock of its own: another thread may have held the parent's."""
+    global _block_lock
+    _block_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock)
+
+
+class RedisSends(Connection):
+    ACCEPT = ACCEPT
+    RESERVE = RESERVE
+    _block: tuple[int, int, int] = (0, 0, 0)  # (pid, next counter, end): this process's
+
+    def _counters(self, count: int) -> int:
+        """count consecutive counters from this process's block (a new block when it
+        runs short: the rest of the old one is skipped): the first."""
+        with _block_lock:
+            pid, start, end = self._block
+            if pid != os.getpid() or start + count > end:  # a forked child reserves its own
+                size = max(COUNTER_BLOCK, count)
+                last = self._run("RESERVE", [self._k("counter"), size, ids.COUNTER_LIMIT])
+                if last < 0:
+                    raise StoreError("msgid space exhausted")
+                pid, start, end = os.getpid(), int(last) - size + 1, int(last) + 1
+            self._block = (pid, start + count, end)
+            return start
+
+    def _give_back(self, first: int, count: int) -> None:
+        """Counters of a refused send return to the block if none was taken since."""
+        with _block_lock:
+            pid, start, end = self._block
+            if pid == os.getpid() and start == first + count:
+                self._block = (pid, first, end)
+
+    def reserve_ids(self, count: int) -> int:
+        return self._counters(count)
+
+    def accept(self, acceptance: Acceptance) -> Accepted:
+        """Bill, number, keep the messages: one EVALSHA (and, once per block, one more)."""
+        a = acceptance
+        first = self._counters(a.mobiles)
+        base = ids.compose(a.prefix, first)
+        custid = a.custid or ids.generated_custid(a.seed, base)
+        field, cost = (
+            ("balance", a.cost_count) if a.chargetype == 0 else ("money_micros", a.cost_micros)
+        )
+        rows: list[Any] = []
+        reported = 0
+        timing = Timing.of(a)
+        for m in a.messages:
+            schedule = timing.schedule(fate_of(a, m, mobile_msgid(base, m.position)))
+            reported += schedule is not None
+            due = "" if schedule is None else repr(schedule.due_at)
+            gap = "" if m.pktotal == 1 or schedule is None else repr(schedule.due_gap)
+            own = bucket(m.custid) if m.custid else ""
+            rows.append([message_json(m), m.pktotal, gap, due, bucket(m.mobile), own])
+        args: list[Any] = [
+            self.prefix, a.userid, field, cost, -cost, first, request_json(a, custid),
+            bucket(custid), self.retention, reported, dumps(rows),
+        ]  # fmt: skip
+        got = self._run("ACCEPT", args)  # on an error its counters are skipped, not reused
+        if got in (-1, -2):
+            self._give_back(first, a.mobiles)
+            if got == -1:
+                raise UnknownAccount(a.userid)
+            raise Arrears()
+        return Accepted(base, custid)
+
+
+__all__ = ["COUNTER_BLOCK", "RedisSends"]

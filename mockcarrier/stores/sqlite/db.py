@@ -1,0 +1,149 @@
+"""Connections, the writer lock and transactions of the SQLite store.
+
+Every write is one `BEGIN IMMEDIATE` transaction taken under a writer lock: a thread lock
+for the writers of this process, then a `flock` of `<db>-writer` for the processes
+(docs/reliability.md). Reads go straight to the thread's own connection (WAL: readers
+never wait for the writer).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from ..interface import StoreError
+from .schema import create_or_check
+
+VERSION_COUNTER = "version"  # counters row bumped by every cached-state change
+
+
+class Database:
+    """One SQLite file shared by every thread (and process) of the mock."""
+
+    def __init__(self, path: str, busy_timeout: float = 10.0) -> None:
+        if path in ("", ":memory:"):
+            raise ValueError("the store needs a file path")
+        self.path = path
+        # How long a writer waits for another connection's lock (any process) before
+        # the request fails with -100999.
+        self.busy_timeout = busy_timeout
+        # Test-only: a page limit makes SQLite answer "database or disk is full", the
+        # way a full disk does; None is no limit (docs/reliability.md).
+        self.page_limit: int | None = None
+        self._local = threading.local()
+        self._writer = threading.Lock()
+        self._lock_fd: int | None = None
+        self._lock_pid = 0
+        with self._write() as conn:
+            create_or_check(conn, path)
+
+    def describe(self) -> str:
+        return f"sqlite {self.path}"
+
+    def close(self) -> None:
+        """Close this thread's connection (the next call opens a new one)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ------------------------------------------------------------ connections
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: safe across kill -9
+            except sqlite3.Error as exc:
+                if conn is not None:  # a locked file: retried by the next request
+                    conn.close()
+                raise StoreError(f"cannot open {self.path}: {exc}") from exc
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    def _read(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._conn().execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    def _scalar(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        rows = self._read(sql, args)
+        return rows[0][0] if rows else None
+
+    # ------------------------------------------------------------ writing
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed when the block ends without an exception.
+
+        Writers queue on a thread lock, then on a flock() of a file beside the store (the
+        kernel frees it when a process dies): both wake the next writer at once, where
+        SQLite's busy handler polls with sleeps of up to 100 ms. Other programs that open
+        the file still meet busy_timeout. A flock, not an fcntl record lock: the kernel's
+        deadlock check for record locks counts processes, not threads, so a thread waiting
+        here while another thread of its process waited on the limiter's record lock
+        (limits.py) was refused with EDEADLK (tests/test_store_locks.py)."""
+        if not self._writer.acquire(timeout=self.busy_timeout):
+            raise StoreError("database is locked (another writer of this process)")
+        try:
+            try:
+                fcntl.flock(self._writer_fd(), fcntl.LOCK_EX)
+            except OSError as exc:
+                raise StoreError(f"cannot lock {self.path}-writer: {exc}") from exc
+            try:
+                with self._transaction() as conn:
+                    yield conn
+            finally:
+                fcntl.flock(self._writer_fd(), fcntl.LOCK_UN)
+        finally:
+            self._writer.release()
+
+    def _writer_fd(self) -> int:
+        """This process's own descriptor of the writer lock file: a descriptor inherited
+        across fork() shares its flock with the parent, so a child opens its own."""
+        if self._lock_fd is None or self._lock_pid != os.getpid():
+            self._lock_fd = os.open(f"{self.path}-writer", os.O_RDWR | os.O_CREAT, 0o644)
+            self._lock_pid = os.getpid()
+        return self._lock_fd
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            if self.page_limit is not None:
+                conn.execute(f"PRAGMA max_page_count={int(self.page_limit)}")
+            # IMMEDIATE takes the write lock first, so read-then-write (counters, taking
+            # reports) is serialised across threads and processes alike.
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if conn.in_transaction:  # neither committed nor rolled back: start afresh
+                self.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(str(exc)) from exc
+            raise
+
+    @staticmethod
+    def _bump_version(conn: sqlite3.Connection) -> None:
+        """Inside a write: the cached state (control, faults, accounts' configurations,
+        auth failures) changed; readers of version() reload it."""
+        conn.execute("UPDATE counters SET value = value + 1 WHERE name = ?", (VERSION_COUNTER,))
+
+    def version(self) -> int:
+        return int(self._scalar("SELECT value FROM counters WHERE name = ?", (VERSION_COUNTER,)))

@@ -1,0 +1,118 @@
+"""What the admin API and the console show: JSON-ready dicts, derived like the hand-outs.
+
+No index serves the searches by mobile or custid: they are rare (a person at the console)
+and scan the account's messages newest first, where an index would cost every send."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .db import Database
+from .rows import STORED_COLUMNS, stored_message
+
+MESSAGE_VIEW = (
+    "SELECT m.msgid, m.request_id, m.userid, m.position, m.mobile, m.operator, "
+    "COALESCE(m.text, r.text) AS text, m.pktotal, m.custid, m.svrtype, m.exno, m.spno, "
+    "m.exdata, m.issues, m.stime, m.latency, m.status, m.errcode, r.endpoint, r.fmt, "
+    "r.auth_mode, r.msgid AS request_msgid FROM messages m JOIN requests r "
+    "ON r.id = m.request_id WHERE m.userid = ?"
+)
+
+
+class SqliteViews(Database):
+    def messages(
+        self,
+        userid: str,
+        *,
+        mobile: str = "",
+        custid: str = "",
+        msgids: tuple[int, ...] = (),
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Messages sent, newest first, each with its segments' reports ("segments")."""
+        sql = MESSAGE_VIEW
+        args: list[Any] = [userid]
+        if mobile:
+            sql += " AND m.mobile = ?"
+            args.append(mobile)
+        if custid:
+            sql += " AND m.custid = ?"
+            args.append(custid)
+        if msgids:
+            sql += f" AND m.msgid IN ({', '.join('?' * len(msgids))})"
+            args.extend(msgids)
+        sql += " ORDER BY m.msgid DESC LIMIT ?"
+        args.append(limit)
+        out = []
+        for row in self._read(sql, args):
+            item = dict(row)
+            item["issues"] = json.loads(item["issues"])
+            item["outcome"] = {
+                "latency": item.pop("latency"),
+                "status": item.pop("status"),
+                "errcode": item.pop("errcode"),
+            }
+            stored = self._read(
+                f"SELECT {STORED_COLUMNS} FROM messages WHERE msgid = ?", (row["msgid"],)
+            )
+            item["segments"] = stored_message(stored[0]).segment_views()
+            out.append(item)
+        return out
+
+    def reports(self, userid: str, state: str = "pending", limit: int = 500) -> list[dict]:
+        """Segment reports in one state ("pending", "taken", "pushed"), by due time."""
+        if state == "pending":
+            sql = (
+                f"SELECT {STORED_COLUMNS} FROM messages WHERE userid = ? "
+                "AND next_due IS NOT NULL ORDER BY next_due, msgid LIMIT ?"
+            )
+            args: tuple[Any, ...] = (userid, limit)
+        else:
+            # a message with a segment in that state: some pushed, or not all pushed
+            handed = "pushed != 0" if state == "pushed" else "pushed != (1 << reported) - 1"
+            sql = (
+                f"SELECT {STORED_COLUMNS} FROM messages WHERE userid = ? AND reported > 0 "
+                f"AND {handed} ORDER BY due_at, msgid LIMIT ?"
+            )
+            args = (userid, limit)
+        views = [
+            v for row in self._read(sql, args) for v in stored_message(row).report_views(state)
+        ]
+        views.sort(key=lambda v: (v["due_at"], v["msgid"]))
+        return views[:limit]
+
+    def list_mos(
+        self,
+        userid: str,
+        *,
+        mobile: str = "",
+        msgid: int | None = None,
+        state: str = "",
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """MOs received, newest first; every state unless one is given."""
+        sql = "SELECT * FROM mos WHERE userid = ?"
+        args: list[Any] = [userid]
+        if state:
+            sql += " AND state = ?"
+            args.append(state)
+        if mobile:
+            sql += " AND mobile = ?"
+            args.append(mobile)
+        if msgid is not None:
+            sql += " AND msgid = ?"
+            args.append(msgid)
+        sql += " ORDER BY created_at DESC, msgid DESC LIMIT ?"
+        args.append(limit)
+        return [dict(r) for r in self._read(sql, args)]
+
+    def push_attempts(self, userid: str, kind: str = "", limit: int = 100) -> list[dict]:
+        sql = "SELECT * FROM push_attempts WHERE userid = ?"
+        args: list[Any] = [userid]
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [dict(r) for r in self._read(sql, args)]

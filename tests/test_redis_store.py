@@ -1,0 +1,249 @@
+"""The Redis store's own rules (mockcarrier/stores/redis/): one round trip per send,
+what was handed out expires after the retention and takes its index entries along,
+messages stay compact, counters are never shared by two stores or two processes. The
+rules both stores keep are in tests/test_store.py and tests/test_store_equivalence.py."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+
+from mockcarrier import ids
+from mockcarrier.config import AccountConfig
+from mockcarrier.delivery import Fate
+from mockcarrier.launch import RedisServer
+from mockcarrier.stores import StoreError
+from mockcarrier.stores.interface import Drawn
+from mockcarrier.stores.redis import DEFAULT_RETENTION, RedisStore
+from mockcarrier.stores.redis.connection import bucket
+from mockcarrier.stores.redis.sends import COUNTER_BLOCK
+
+from .conftest import started_redis
+from .test_store import PREFIX, acceptance, taken
+
+ACCOUNTS = [AccountConfig(userid="T00001", balance=10_000)]
+
+
+def opened(server: RedisServer, query: str = "") -> tuple[RedisStore, str]:
+    prefix = f"r{uuid.uuid4().hex[:12]}"
+    store = RedisStore(server.store_url(prefix) + query)
+    store.ensure_accounts(ACCOUNTS)
+    return store, prefix
+
+
+@pytest.fixture
+def admin(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis(port=redis_server.port, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def quiet_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server no other test talks to: MONITOR sees only this test's commands
+    (the shared one also serves other modules' mocks, whose pushers run meanwhile)."""
+    server = started_redis(tmp_path_factory.mktemp("quiet-redis"))
+    yield server
+    server.stop()
+
+
+def commands_of(server: RedisServer, action: Callable[[], object]) -> list[str]:
+    """The commands clients sent Redis during action (MONITOR; a script's own commands
+    are not the client's: MONITOR marks them lua)."""
+    seen: list[str] = []
+    start, end = f"start-{uuid.uuid4().hex}", f"end-{uuid.uuid4().hex}"
+    watcher = redis.Redis(port=server.port, decode_responses=True)
+    started = threading.Event()
+
+    def monitor() -> None:
+        with watcher.monitor() as m:
+            for row in m.listen():
+                command = row["command"]
+                if command == f"ECHO {start}":
+                    started.set()
+                elif command == f"ECHO {end}":
+                    return
+                elif started.is_set() and row.get("client_type") != "lua":
+                    seen.append(command.split()[0].upper())
+
+    admin = redis.Redis(port=server.port)
+    thread = threading.Thread(target=monitor)
+    thread.start()
+    # MONITOR is registered once its reply is read, which no event tells: echo a marker
+    # until the watcher sees one, then act.
+    deadline = time.monotonic() + 10
+    while not started.wait(0.05):
+        assert time.monotonic() < deadline, "MONITOR never started"
+        admin.echo(start)
+    action()
+    admin.echo(end)
+    thread.join(30)
+    admin.close()
+    watcher.close()
+    return seen
+
+
+def counter_of(msgid: int) -> int:
+    return ids.decompose(msgid)[1]
+
+
+# ---------------------------------------------------------------- round trips
+
+
+def test_a_send_is_one_evalsha_and_nothing_else(quiet_redis: RedisServer):
+    store, _ = opened(quiet_redis)
+    store.accept(acceptance())  # the script is loaded and the counter block reserved
+    assert commands_of(quiet_redis, lambda: store.accept(acceptance())) == ["EVALSHA"]
+    batch = acceptance(due_ats=[0.5] * 1000, pktotal=2)
+    assert commands_of(quiet_redis, lambda: store.accept(batch)) == ["EVALSHA"]
+
+
+def test_a_get_rpt_is_one_evalsha(quiet_redis: RedisServer):
+    store, _ = opened(quiet_redis)
+    store.accept(acceptance(due_ats=[0.5] * 10))
+    assert taken(store, 0.0) == []  # the script is loaded
+    got: list = []
+    assert commands_of(quiet_redis, lambda: got.extend(taken(store, 1.0))) == ["EVALSHA"]
+    assert len(got) == 10
+
+
+def test_counters_come_from_a_block_reserved_once_per_ten_thousand(quiet_redis: RedisServer):
+    store, _ = opened(quiet_redis)
+    store.accept(acceptance())  # the scripts are loaded
+    store.reserve_ids(COUNTER_BLOCK - 2)  # one counter left in the block
+    commands = commands_of(quiet_redis, lambda: [store.accept(acceptance()) for _ in range(50)])
+    assert commands == ["EVALSHA"] * 51  # 50 sends and one new block (for the second)
+
+
+# ---------------------------------------------------------------- counters
+
+
+def test_two_stores_on_one_redis_never_share_a_counter(redis_server: RedisServer):
+    """Two mock instances: each numbers from blocks of its own."""
+    first, prefix = opened(redis_server)
+    second = RedisStore(redis_server.store_url(prefix))
+    msgids = []
+    for _ in range(20):
+        msgids += [first.accept(acceptance()).msgid, second.accept(acceptance()).msgid]
+    msgids += [
+        ids.compose(PREFIX, first.reserve_ids(1)),
+        ids.compose(PREFIX, second.reserve_ids(1)),
+    ]
+    assert len(set(msgids)) == len(msgids)
+    assert sorted(taken(first, 1.0) + taken(second, 1.0)) == sorted(msgids[:40])
+
+
+_STORE: RedisStore | None = None  # opened in the parent, inherited by the forked child
+
+
+def _reserve_in_child(out: multiprocessing.Queue) -> None:
+    assert _STORE is not None
+    out.put(_STORE.reserve_ids(1))
+
+
+def test_a_forked_process_numbers_from_a_block_of_its_own(redis_server: RedisServer):
+    """gunicorn forks workers after the store is opened: a child never uses the
+    parent's block."""
+    global _STORE
+    _STORE, _ = opened(redis_server)
+    parent_first = _STORE.reserve_ids(1)
+    out: multiprocessing.Queue = multiprocessing.get_context("fork").Queue()
+    child = multiprocessing.get_context("fork").Process(target=_reserve_in_child, args=(out,))
+    child.start()
+    child_id = out.get(timeout=30)
+    child.join(timeout=30)
+    assert child_id > parent_first + 1  # not the parent's next
+    assert _STORE.reserve_ids(1) == parent_first + 1
+
+
+# ---------------------------------------------------------------- retention
+
+
+def wait_for(condition, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_what_was_handed_out_expires_after_the_retention_what_is_pending_stays(
+    redis_server: RedisServer, admin: redis.Redis
+):
+    store, prefix = opened(redis_server, "&retention=1")
+    handed = store.accept(acceptance(due_ats=[0.0, None], custid="gone")).msgid
+    never = handed + 1
+    pending = store.accept(acceptance(due_ats=[1e6], custid="kept")).msgid
+    assert taken(store, 1.0) == [handed]
+    assert admin.ttl(f"{prefix}:m:{counter_of(handed)}") > 0
+    assert admin.ttl(f"{prefix}:m:{counter_of(pending)}") == -1  # not handed out yet
+
+    def gone() -> bool:
+        return not store.messages("T00001", msgids=(handed, never))
+
+    assert wait_for(gone)
+    assert admin.exists(f"{prefix}:q:{counter_of(handed)}") == 0  # its send too
+    assert [m["msgid"] for m in store.messages("T00001")] == [pending]
+    assert store.pending_count("T00001", "rpt") == 1
+
+
+def test_index_entries_of_expired_messages_are_dropped(
+    redis_server: RedisServer, admin: redis.Redis
+):
+    """The mobile and custid indexes hold what lives (and what is newer): they do not
+    grow with every message ever sent."""
+    store, prefix = opened(redis_server, "&retention=1")
+    a = acceptance(due_ats=[0.0, 0.0])
+    for m in a.messages:
+        m.mobile = "13800138000"
+    sent = store.accept(a).msgid
+    taken(store, 1.0)
+    index = f"{prefix}:im:T00001:{bucket('13800138000')}"
+    assert admin.llen(index) == 2
+    assert wait_for(lambda: not store.messages("T00001", msgids=(sent, sent + 1)))
+    latest = acceptance(due_ats=[1e6])
+    latest.messages[0].mobile = "13800138000"
+    kept = store.accept(latest).msgid
+    assert admin.lrange(index, 0, -1) == [str(counter_of(kept))]
+    assert [m["msgid"] for m in store.messages("T00001", mobile="13800138000")] == [kept]
+
+
+def test_the_retention_is_a_url_option_with_a_year_sized_default(redis_server: RedisServer):
+    assert opened(redis_server)[0].retention == DEFAULT_RETENTION
+    assert opened(redis_server, "&retention=86400")[0].retention == 86400
+    for bad in ("0", "-5", "a-day"):
+        with pytest.raises(StoreError, match="retention"):
+            RedisStore(redis_server.store_url("x") + f"&retention={bad}")
+
+
+# ---------------------------------------------------------------- memory
+
+
+def test_a_message_is_a_small_listpack_hash(redis_server: RedisServer, admin: redis.Redis):
+    """Redis keeps a hash of short values as one compact listpack (~100 bytes); a value
+    over 64 bytes would turn it into a hashtable three times the size."""
+    store, prefix = opened(redis_server)
+    msgid = store.accept(acceptance(due_ats=[None], fate=Drawn("default"))).msgid
+    key = f"{prefix}:m:{counter_of(msgid)}"
+    assert admin.object("encoding", key) == "listpack"
+    usage = admin.memory_usage(key)
+    assert usage is not None and usage < 160
+
+
+def test_a_fixed_fate_is_kept_and_read_back(redis_server: RedisServer):
+    store, _ = opened(redis_server)
+    msgid = store.accept(acceptance(fate=Fate(0.0, 1, "UNDELIV", "fail"))).msgid
+    (report,) = store.take_reports("T00001", 1.0, 10)
+    assert (report.msgid, report.status, report.errcode, report.errdesc) == (
+        msgid,
+        1,
+        "UNDELIV",
+        "fail",
+    )

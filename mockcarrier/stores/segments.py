@@ -92,11 +92,6 @@ class Timing:
         )
 
 
-def schedule_for(acceptance: Acceptance, fate: Fate) -> Schedule | None:
-    """The schedule of a message accepted now (Timing.schedule)."""
-    return Timing.of(acceptance).schedule(fate)
-
-
 def rescheduled(due_at: float, rtime: str) -> Schedule:
     """The admin's reschedule: every segment not handed out yet due at due_at, rtime."""
     return Schedule(due_at, 0.0, carrier_seconds(datetime.strptime(rtime, TIME_FORMAT)), 0.0)
@@ -230,34 +225,6 @@ def fate_of(acceptance: Acceptance, message: Message, msgid: int) -> Fate:
     return message.fate
 
 
-def stored(
-    acceptance: Acceptance,
-    message: Message,
-    msgid: int,
-    custid: str,
-    fate: Fate | None = None,
-    timing: Timing | None = None,
-) -> StoredMessage:
-    """The row a store keeps of one accepted message (fate: fate_of's, timing:
-    Timing.of(acceptance), when the caller has them already)."""
-    fate = fate or fate_of(acceptance, message, msgid)
-    timing = timing or Timing.of(acceptance)
-    return StoredMessage(
-        msgid=msgid,
-        custid=message.custid or custid,
-        pktotal=message.pktotal,
-        mobile=message.mobile,
-        spno=message.spno,
-        exno=message.exno,
-        exdata=message.exdata,
-        stime=timing.stime_text,
-        status=fate.status,
-        errcode=fate.errcode,
-        errdesc=fate.errdesc,
-        schedule=timing.schedule(fate),
-    )
-
-
 __all__ = [
     "SEGMENT_COLUMNS",
     "Schedule",
@@ -268,6 +235,4 @@ __all__ = [
     "fate_of",
     "carrier_text",
     "rescheduled",
-    "schedule_for",
-    "stored",
 ]

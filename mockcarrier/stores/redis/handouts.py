@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
-
-from smsapi.fields import TIME_FORMAT
 
 from ...ids import decompose
 from ..interface import Kind, Mo, Report
-from ..segments import carrier_seconds
+from ..segments import rescheduled
 from .connection import Connection, member, mo_member
 from .rows import MessageHash, SendRecord, dumps, request_of
 
@@ -249,9 +246,9 @@ class RedisHandouts(Connection):
         m = message_member(message_msgid)
         if m is None:
             return 0
-        seconds = carrier_seconds(datetime.strptime(rtime, TIME_FORMAT))
+        schedule = rescheduled(due_at, rtime)
         args = [
-            self.prefix, userid, m, repr(due_at), dumps([due_at, seconds]),
+            self.prefix, userid, m, repr(due_at), dumps([due_at, schedule.rtime]),
             dumps(list(failure)) if failure else "",
         ]  # fmt: skip
         return int(self._run("RESCHEDULE", args))

@@ -8,10 +8,11 @@ from typing import Any
 from ..segments import Schedule, StoredMessage
 
 # What take_reports and the views read of a message to derive its reports.
-STORED_COLUMNS = (
-    "msgid, custid, pktotal, mobile, spno, exno, exdata, stime, status, errcode, errdesc, "
-    "due_at, due_gap, rtime, rtime_gap, reported, pushed"
-)
+STORED_FIELDS = (
+    "msgid", "custid", "pktotal", "mobile", "spno", "exno", "exdata", "stime", "status",
+    "errcode", "errdesc", "due_at", "due_gap", "rtime", "rtime_gap", "reported", "pushed",
+)  # fmt: skip
+STORED_COLUMNS = ", ".join(STORED_FIELDS)
 
 
 def stored_message(row: sqlite3.Row | tuple[Any, ...]) -> StoredMessage:

@@ -9,10 +9,14 @@ import json
 from typing import Any
 
 from .db import Database
-from .rows import STORED_COLUMNS, stored_message
+from .rows import STORED_COLUMNS, STORED_FIELDS, stored_message
 
+# A message as the admin API shows it, after the columns its reports are derived from
+# (one read gives both: the first len(STORED_FIELDS) values of each row).
 MESSAGE_VIEW = (
-    "SELECT m.msgid, m.request_id, m.userid, m.position, m.mobile, m.operator, "
+    "SELECT "
+    + ", ".join(f"m.{name}" for name in STORED_FIELDS)
+    + ", m.msgid, m.request_id, m.userid, m.position, m.mobile, m.operator, "
     "COALESCE(m.text, r.text) AS text, m.pktotal, m.custid, m.svrtype, m.exno, m.spno, "
     "m.exdata, m.issues, m.stime, m.latency, m.status, m.errcode, r.endpoint, r.fmt, "
     "r.auth_mode, r.msgid AS request_msgid FROM messages m JOIN requests r "
@@ -45,18 +49,17 @@ class SqliteViews(Database):
         sql += " ORDER BY m.msgid DESC LIMIT ?"
         args.append(limit)
         out = []
+        stored = len(STORED_FIELDS)
         for row in self._read(sql, args):
-            item = dict(row)
+            values = tuple(row)
+            item = dict(zip(row.keys()[stored:], values[stored:], strict=True))
             item["issues"] = json.loads(item["issues"])
             item["outcome"] = {
                 "latency": item.pop("latency"),
                 "status": item.pop("status"),
                 "errcode": item.pop("errcode"),
             }
-            stored = self._read(
-                f"SELECT {STORED_COLUMNS} FROM messages WHERE msgid = ?", (row["msgid"],)
-            )
-            item["segments"] = stored_message(stored[0]).segment_views()
+            item["segments"] = stored_message(values[:stored]).segment_views()
             out.append(item)
         return out
 

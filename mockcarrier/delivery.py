@@ -169,10 +169,4 @@ def drawn_fate(seed: int, msgid: int, profile: str, operator: str) -> Fate:
     return PROFILES[profile][Operator(operator)].draw(Draws(f"{seed}:{msgid}"))
 
 
-SEGMENT_GAP = 0.02  # later segments of one message report a little later
-
-
-def segment_latency(outcome: Fate, pknum: int) -> float | None:
-    if outcome.latency is None:
-        return None
-    return outcome.latency + (pknum - 1) * SEGMENT_GAP
+SEGMENT_GAP = 0.02  # later segments of one message report a little later (stores/segments.py)

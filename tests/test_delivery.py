@@ -11,8 +11,8 @@ from mockcarrier.delivery import (
     SEGMENT_GAP,
     Fate,
     outcome_for,
-    segment_latency,
 )
+from mockcarrier.stores.segments import Timing
 from smsapi.mobile import Operator, classify
 
 SEED = 20200413
@@ -167,12 +167,17 @@ def test_latencies_are_never_negative():
 # ---------------------------------------------------------------- segments
 
 
+# A send at real time 0 and carrier second 0, time not scaled (stores/segments.Timing).
+AT_ZERO = Timing(start=0.0, scale=1.0, stime=0.0, stime_text="1970-01-01 00:00:00")
+
+
 def test_later_segments_report_a_little_later():
-    outcome = Fate(1.0)
-    assert segment_latency(outcome, 1) == 1.0
-    assert segment_latency(outcome, 3) == pytest.approx(1.0 + 2 * SEGMENT_GAP)
+    schedule = AT_ZERO.schedule(Fate(1.0))
+    assert schedule is not None
+    assert schedule.due(1) == 1.0
+    assert schedule.due(3) == pytest.approx(1.0 + 2 * SEGMENT_GAP)
+    assert schedule.rtime + 2 * schedule.rtime_gap == pytest.approx(1.0 + 2 * SEGMENT_GAP)
 
 
 def test_unreported_message_has_no_segment_reports():
-    assert segment_latency(Fate(None), 1) is None
-    assert segment_latency(Fate(None), 5) is None
+    assert AT_ZERO.schedule(Fate(None)) is None

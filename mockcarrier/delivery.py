@@ -41,6 +41,9 @@ def failed(latency: float | None, errcode: str) -> Fate:
     return Fate(latency, FAILED_STATUS, errcode, "fail")
 
 
+FateValues = tuple[float | None, int, str, str]  # a Fate's fields, in order
+
+
 class Draws:
     """The uniform draws of one message, from BLAKE2b of its key (seed, msgid): seeding a
     Mersenne Twister anew for every message cost more than the rest of its acceptance."""
@@ -80,6 +83,11 @@ class LatencyModel:
     tail: tuple[float, float] = (3.0, 8.0)
 
     def draw(self, rng: Draws | random.Random) -> Fate:
+        return Fate(*self.values(rng))
+
+    def values(self, rng: Draws | random.Random) -> FateValues:
+        """The draw as (latency, status, errcode, errdesc), the fields of a Fate: a
+        store numbering a thousand messages keeps the values, not the objects."""
         if self.median <= 0:
             latency = 0.0
         elif rng.random() < self.tail_rate:
@@ -87,8 +95,8 @@ class LatencyModel:
         else:
             latency = math.exp(rng.gauss(math.log(self.median), self.sigma))
         if rng.random() < self.failure_rate:
-            return failed(latency, rng.choice(FAILURE_CODES))
-        return Fate(latency)
+            return (latency, FAILED_STATUS, rng.choice(FAILURE_CODES), "fail")
+        return (latency, 0, DELIVERED[0], DELIVERED[1])
 
 
 def _profile(mobile: float, unicom: float, telecom: float, intl: float, **kw) -> dict:
@@ -166,7 +174,18 @@ def fixed_fate(
 def drawn_fate(seed: int, msgid: int, profile: str, operator: str) -> Fate:
     """A profile's draw for one valid number, seeded by (seed, per-mobile msgid): the
     stores call it when they number a message (stores.interface.Drawn)."""
-    return PROFILES[profile][Operator(operator)].draw(Draws(f"{seed}:{msgid}"))
+    return Fate(*drawn_values(seed, msgid, profile, operator))
+
+
+def drawn_values(seed: int, msgid: int, profile: str, operator: str) -> FateValues:
+    """drawn_fate's fields, without the object."""
+    model = _MODELS.get((profile, operator))
+    if model is None:  # first draw of this pair (a batch draws a thousand)
+        model = _MODELS[(profile, operator)] = PROFILES[profile][Operator(operator)]
+    return model.values(Draws(f"{seed}:{msgid}"))
+
+
+_MODELS: dict[tuple[str, str], LatencyModel] = {}  # by (profile, operator value)
 
 
 SEGMENT_GAP = 0.02  # later segments of one message report a little later (stores/segments.py)

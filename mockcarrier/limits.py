@@ -44,8 +44,11 @@ class SharedConcurrencyLimiter:
     The gunicorn master makes it before forking, so every worker maps the same
     anonymous shared memory. Each worker counts in its own row; admission sums the
     rows. The master clears a dead worker's row (child_exit), so a worker killed
-    mid-request leaks no slot. Cross-process exclusion is an fcntl record lock, which
-    the kernel releases when its holder dies.
+    mid-request leaks no slot. Admission (sum, then count) is exclusive across processes
+    by an fcntl record lock, which the kernel releases when its holder dies; a request
+    ending takes its count back from its own row under the thread lock alone: only this
+    process writes that row, and an admission reading it meanwhile sees the old, higher
+    count (stricter, never looser). Two system calls a request instead of four.
     """
 
     KEY_BYTES = 32  # a userid is at most 6 characters: ≤ 24 bytes of UTF-8
@@ -92,7 +95,7 @@ class SharedConcurrencyLimiter:
             yield admitted
         finally:
             if admitted:
-                with self._locked():
+                with self._thread_lock:  # this process's row: see the class docstring
                     self._counts[index] -= 1
 
     def in_flight(self, userid: str) -> int:

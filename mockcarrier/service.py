@@ -96,7 +96,7 @@ class Context:
         return self.account.config
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """The message for one mobile, as requested and checked."""
 
@@ -182,8 +182,10 @@ def batch_send(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
         raise Refusal(Result.TOO_MANY_MOBILES, f"{len(numbers)} mobiles, over 1000")
     text, issues = checked_content(fields.get("content"), ctx.cfg)
     options = checked_options(fields, ctx.cfg)
-    items = [Item(classify(n), text, issues=issues, **options) for n in numbers]
-    return accept(ctx, "batch_send", items, text, options["custid"])
+    custid, svrtype, exno, exdata = (options[k] for k in ("custid", "svrtype", "exno", "exdata"))
+    # positional: a thousand items, and keyword arguments cost a dict each
+    items = [Item(classify(n), text, custid, svrtype, exno, exdata, issues) for n in numbers]
+    return accept(ctx, "batch_send", items, text, custid)
 
 
 def multi_send(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
@@ -280,17 +282,28 @@ def accept(
     """Bill every segment to a valid number, number the messages and keep them, in one
     durable step of the store (which derives their reports when they fall due)."""
     cfg = ctx.cfg
-    pktotals = [segment_count(item.text) for item in items]
+    # A batch's thousand items share their text and issues: each worked out once.
+    counted: dict[str, int] = {}
+    pktotals = [counted.get(item.text) or counted.setdefault(item.text, segment_count(item.text))
+                for item in items]  # fmt: skip
     if max(pktotals) > ids.MAX_SEGMENTS:  # cannot happen within 1000 characters
         raise Refusal(Result.CONTENT_TOO_LONG, "too many segments")
     billed = sum(pk for item, pk in zip(items, pktotals, strict=True) if item.mobile.valid)
     request_flags = tuple(ctx.warnings)  # each message records the request's flags too
     ctx.warnings.extend(dict.fromkeys(i for item in items for i in item.issues))
+    flagged: dict[int, tuple[str, ...]] = {}  # by id() of an item's issues list
+
+    def flags_of(item: Item) -> tuple[str, ...]:
+        found = flagged.get(id(item.issues))
+        if found is None:
+            found = flagged[id(item.issues)] = (*item.issues, *request_flags)
+        return found
+
     messages = [
         Message(
             position=position,  # §3.3 its msgid = the answer's msgid + position - 1
             mobile=item.mobile.raw,
-            operator=item.mobile.operator.value,
+            operator=item.mobile.operator._value_,  # the Enum's value, without its property
             text=item.text if shared_text is None else None,
             pktotal=pktotal,
             custid=item.custid,
@@ -298,7 +311,7 @@ def accept(
             exno=item.exno,
             spno=spno(cfg.channel, item.exno),
             exdata=item.exdata,
-            issues=(*item.issues, *request_flags),
+            issues=flags_of(item),
             fate=message_fate(ctx, item.mobile),
         )
         for position, (item, pktotal) in enumerate(zip(items, pktotals, strict=True), start=1)

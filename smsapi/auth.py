@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 # §3.1 userid + 固定字符串 + pwd(明文) + timestamp
 FIXED_STRING = "00000000"
@@ -54,17 +55,25 @@ def resolve_timestamp(timestamp: str, now: datetime, tz: timezone = CHINA_TZ) ->
     """
     if not TIMESTAMP_RE.match(timestamp or ""):
         return None
-    month, day, hour, minute, second = (int(timestamp[i : i + 2]) for i in range(0, 10, 2))
     now = now.astimezone(tz)
-    candidates = []
-    for year in (now.year - 1, now.year, now.year + 1):
-        try:
-            candidates.append(datetime(year, month, day, hour, minute, second, tzinfo=tz))
-        except ValueError:  # 0230, 1340, Feb 29 outside leap years...
-            continue
+    candidates = _candidates(timestamp, now.year, tz)
     if not candidates:
         return None
     return min(candidates, key=lambda moment: abs((moment - now).total_seconds()))
+
+
+@lru_cache(maxsize=1024)
+def _candidates(timestamp: str, year: int, tz: timezone) -> tuple[datetime, ...]:
+    """The moments MMDDHHMMSS names in the years around `year` (a request asks up to
+    three times: its check, its warnings in China time and in UTC)."""
+    month, day, hour, minute, second = (int(timestamp[i : i + 2]) for i in range(0, 10, 2))
+    candidates = []
+    for y in (year - 1, year, year + 1):
+        try:
+            candidates.append(datetime(y, month, day, hour, minute, second, tzinfo=tz))
+        except ValueError:  # 0230, 1340, Feb 29 outside leap years...
+            continue
+    return tuple(candidates)
 
 
 def timestamp_skew(timestamp: str, now: datetime, tz: timezone = CHINA_TZ) -> float | None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from smsapi import Client, ContentEncodingError, SmsApiError
+from smsapi import client as client_module
 
 # Nothing listens here: content is encoded before any request, so none is made.
 UNREACHABLE = "http://127.0.0.1:9"
@@ -33,3 +39,50 @@ def test_content_encoding_error_is_still_a_unicode_encode_error():
     """Callers that caught UnicodeEncodeError before keep working."""
     with pytest.raises(UnicodeEncodeError):
         Client(UNREACHABLE, "J10003", "111111").single_send("13800138000", "😀")
+
+
+class _Answering(BaseHTTPRequestHandler):
+    """Answers every POST with a §2.6 balance, keeping the connection; notes the
+    client's port of each request (one port per TCP connection)."""
+
+    protocol_version = "HTTP/1.1"
+    ports: list[int] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).ports.append(self.client_address[1])
+        body = b'{"result":0,"chargetype":0,"balance":5,"money":"0"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def answering() -> Iterator[str]:
+    _Answering.ports = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answering)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_connection_left_idle_is_not_reused(answering: str, monkeypatch) -> None:
+    """A server may close an idle keep-alive connection as the next request goes out
+    (a reset that says nothing of the carrier): after IDLE_RECONNECT_SECONDS unused,
+    the next request opens a fresh connection; back to back, one connection serves."""
+    monkeypatch.setattr(client_module, "IDLE_RECONNECT_SECONDS", 0.2)
+    client = Client(answering, "J10003", "111111")
+    client.get_balance()
+    client.get_balance()
+    time.sleep(0.3)  # the idleness under test, not a wait for anything
+    client.get_balance()
+    first, again, after_idle = _Answering.ports
+    assert again == first
+    assert after_idle != first

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsapi.mobile import Operator, classify, mainland_operator, split_mobiles
+
+MAINLAND = re.compile(r"1[3-9]\d{9}")  # the platforms' rule, as a regular expression
 
 
 @pytest.mark.parametrize(
@@ -116,6 +122,19 @@ def test_whitespace_around_a_number_is_trimmed_raw_is_kept():
 def test_mainland_operator_needs_eleven_digits():
     assert mainland_operator("13800138000") is Operator.CHINA_MOBILE
     assert mainland_operator("1380013800") is Operator.INVALID
+
+
+@given(
+    st.one_of(
+        st.text(max_size=13),
+        st.from_regex(MAINLAND, fullmatch=True),
+        st.text(alphabet="0123456789\n٣١", min_size=10, max_size=12),
+    )
+)
+def test_a_mainland_number_is_exactly_one_then_3_to_9_then_nine_digits(number: str) -> None:
+    """mainland_operator checks the rule by string methods: it agrees with the regular
+    expression on every text (Unicode digits included, a trailing newline refused)."""
+    assert (mainland_operator(number) is not Operator.INVALID) == bool(MAINLAND.fullmatch(number))
 
 
 def test_operator_labels():

@@ -96,3 +96,20 @@ def test_a_full_disk_refuses_every_send_of_the_group_and_keeps_none(store: Sqlit
     store.page_limit = None
     assert all(type(a).__name__ == "StoreError" for a in answers), answers
     assert len(store.messages("T00001")) == 1
+
+
+def test_a_group_debits_each_account_once_and_reserves_its_counters_once(store: SqliteStore):
+    """Every sqlite3 call lets go of the GIL: a group's statements do not grow with its
+    size when its balance pays for all of it (sends.accept_group)."""
+    store.set_balance("T00001", count=100, micros=None)
+    store.accept(acceptance(cost=0))  # the write connection exists
+    statements: list[str] = []
+    store._write_conn().set_trace_callback(statements.append)
+    answers = send_while_the_writer_is_held(store, [acceptance() for _ in range(8)])
+    store._write_conn().set_trace_callback(None)
+    assert all(not isinstance(a, Exception) for a in answers)
+    assert sum(s.startswith("UPDATE accounts") for s in statements) == 1
+    assert sum(s.startswith("UPDATE counters") for s in statements) == 1
+    assert store.account("T00001").balance == 100 - 8
+    msgids = sorted(a.msgid for a in answers)
+    assert msgids == list(range(msgids[0], msgids[0] + 8))  # numbered in one reservation

@@ -63,7 +63,7 @@ class AccountRecord:
 @dataclass(frozen=True, slots=True)
 class Drawn:
     """A fate drawn when the store numbers the message, seeded by (seed, msgid) so a run
-    with the same seed on a fresh store replays (delivery.drawn_fate, segments.fate_of)."""
+    with the same seed on a fresh store replays (delivery.drawn_fate, segments.fate_values)."""
 
     profile: str  # the account's delivery profile for the message's operator
 

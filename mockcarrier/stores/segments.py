@@ -16,7 +16,7 @@ from typing import Any
 from smsapi.fields import TIME_FORMAT
 from smsapi.msgid import segment_msgid
 
-from ..delivery import SEGMENT_GAP, Fate, drawn_fate
+from ..delivery import SEGMENT_GAP, Fate, FateValues, drawn_values
 from .interface import Acceptance, Drawn, Message, Report
 
 # What messages() shows of each segment's report (both stores' admin views).
@@ -79,16 +79,21 @@ class Timing:
         )
 
     def schedule(self, fate: Fate) -> Schedule | None:
+        """The Schedule of a message of this fate; None: never reported."""
+        moments = self.moments(fate.latency)
+        return None if moments is None else Schedule(*moments)
+
+    def moments(self, latency: float | None) -> tuple[float, float, float, float] | None:
         """Segment k reports at latency + (k - 1) * SEGMENT_GAP carrier seconds after
-        stime, due that long / time_scale after acceptance (plus the delay); None:
-        never reported (fate.latency None)."""
-        if fate.latency is None:
+        stime, due that long / time_scale after acceptance (plus the delay): a
+        Schedule's fields (due_at, due_gap, rtime, rtime_gap); None: never reported."""
+        if latency is None:
             return None
-        return Schedule(
-            due_at=self.start + fate.latency / self.scale,
-            due_gap=SEGMENT_GAP / self.scale,
-            rtime=self.stime + fate.latency,
-            rtime_gap=SEGMENT_GAP,
+        return (
+            self.start + latency / self.scale,
+            SEGMENT_GAP / self.scale,
+            self.stime + latency,
+            SEGMENT_GAP,
         )
 
 
@@ -218,11 +223,13 @@ def due_in_order(
     return [(message, report) for _, _, message, report in candidates[:limit]]
 
 
-def fate_of(acceptance: Acceptance, message: Message, msgid: int) -> Fate:
-    """The message's fate once numbered: fixed, or drawn from (seed, msgid)."""
-    if isinstance(message.fate, Drawn):
-        return drawn_fate(acceptance.seed, msgid, message.fate.profile, message.operator)
-    return message.fate
+def fate_values(acceptance: Acceptance, message: Message, msgid: int) -> FateValues:
+    """The message's fate once numbered, fixed or drawn from (seed, msgid), as a Fate's
+    fields (latency, status, errcode, errdesc): a batch numbers a thousand messages."""
+    fate = message.fate
+    if isinstance(fate, Drawn):
+        return drawn_values(acceptance.seed, msgid, fate.profile, message.operator)
+    return (fate.latency, fate.status, fate.errcode, fate.errdesc)
 
 
 __all__ = [
@@ -232,7 +239,7 @@ __all__ = [
     "Timing",
     "carrier_seconds",
     "due_in_order",
-    "fate_of",
+    "fate_values",
     "carrier_text",
     "rescheduled",
 ]

@@ -4,7 +4,7 @@ server is).
 
 The counters come from a block this process reserved beforehand (one INCRBY per
 COUNTER_BLOCK counters, durable before any is used): the store knows the msgids before
-the script runs, so it draws each fate from (seed, msgid) (segments.fate_of) and
+the script runs, so it draws each fate from (seed, msgid) (segments.fate_values) and
 generates the custid (ids.generated_custid) in Python, and the script needs no answer
 from Redis but the balance check. A counter is never used twice (a crash leaves the rest
 of a block unused); several processes and instances interleave their blocks."""
@@ -19,7 +19,7 @@ from smsapi.msgid import mobile_msgid
 
 from ... import ids
 from ..interface import Acceptance, Accepted, Arrears, StoreError, UnknownAccount
-from ..segments import Timing, fate_of
+from ..segments import Timing, fate_values
 from .connection import LUA_INDEX, Connection, bucket
 from .rows import dumps, message_json, request_json
 
@@ -137,10 +137,11 @@ class RedisSends(Connection):
         reported = 0
         timing = Timing.of(a)
         for m in a.messages:
-            schedule = timing.schedule(fate_of(a, m, mobile_msgid(base, m.position)))
-            reported += schedule is not None
-            due = "" if schedule is None else repr(schedule.due_at)
-            gap = "" if m.pktotal == 1 or schedule is None else repr(schedule.due_gap)
+            latency = fate_values(a, m, mobile_msgid(base, m.position))[0]
+            moments = timing.moments(latency)  # due_at, due_gap, rtime, rtime_gap
+            reported += moments is not None
+            due = "" if moments is None else repr(moments[0])
+            gap = "" if m.pktotal == 1 or moments is None else repr(moments[1])
             own = bucket(m.custid) if m.custid else ""
             rows.append([message_json(m), m.pktotal, gap, due, bucket(m.mobile), own])
         args: list[Any] = [

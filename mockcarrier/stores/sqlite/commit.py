@@ -1,15 +1,17 @@
 """Group commit: the sends of a process that arrive together share one write transaction.
 
-A request queues its job and takes the process's leader lock; whoever holds it is the
-committer. The leader takes the writer locks, then every job waiting (they queued while it
-waited for those locks), runs each inside a SAVEPOINT of one `BEGIN IMMEDIATE`
-transaction, commits once, then answers each. A request whose job a previous leader
-committed finds it answered when it gets the lock and returns. No committer thread: an
-uncontended send commits on its own thread, without two thread hand-offs (about 200 µs
-a send, measured). None is answered before the commit that makes it durable, so nothing
-acknowledged is lost on kill -9. A job that raises (Arrears, UnknownAccount, a full
-disk...) is rolled back to its savepoint and fails alone; a failed COMMIT fails every job
-of the group.
+A request queues its item and takes the process's leader lock; whoever holds it is the
+committer. The leader takes the writer locks, then every item waiting (they queued while
+it waited for those locks), hands them all to the group's work (sends.accept_group: a
+handful of statements for the whole group, not a handful per send: each sqlite3 call
+lets go of the GIL, and every let-go costs thread switches under load), commits once,
+then answers each. A request whose item a previous leader committed finds it answered
+when it gets the lock and returns. No committer thread: an uncontended send commits on
+its own thread, without two thread hand-offs. None is answered before the commit that
+makes it durable, so nothing acknowledged is lost on kill -9. The work answers each item
+with its result or with the exception that refuses it alone (Arrears, UnknownAccount:
+refused before anything of it is written); an exception out of the work (a full disk)
+or a failed COMMIT fails every item of the group, and nothing of it is kept.
 """
 
 from __future__ import annotations
@@ -22,31 +24,36 @@ from typing import Any, Generic, TypeVar
 
 from ..interface import StoreError
 
-T = TypeVar("T")
+Item = TypeVar("Item")  # what a request hands in
+Answer = TypeVar("Answer")  # what it is answered
+# The group's work: one answer per item, in order: its result, or the exception that
+# refuses it alone (having written nothing of it).
+GroupWork = Callable[[sqlite3.Connection, list[Item]], list["Answer | Exception"]]
 MAX_GROUP = 512  # jobs in one transaction at most: bounds how long a commit holds the lock
 
 
-class Job(Generic[T]):
-    __slots__ = ("done", "error", "result", "run")
+class Job(Generic[Item, Answer]):
+    __slots__ = ("done", "error", "item", "result")
 
-    def __init__(self, run: Callable[[sqlite3.Connection], T]) -> None:
-        self.run = run
+    def __init__(self, item: Item) -> None:
+        self.item = item
         self.done = threading.Event()
-        self.result: T | None = None
+        self.result: Answer | None = None
         self.error: BaseException | None = None
 
-    def answer(self) -> T:
+    def answer(self) -> Answer:
         self.done.wait()
         if self.error is not None:
             raise self.error
         return self.result  # type: ignore[return-value]
 
 
-class GroupCommitter:
+class GroupCommitter(Generic[Item, Answer]):
     """The group commit of one process (its state starts afresh after a fork)."""
 
-    def __init__(self, write: Callable[[], Any]) -> None:
+    def __init__(self, write: Callable[[], Any], work: GroupWork[Item, Answer]) -> None:
         self._write = write  # the store's _write(): a context manager giving a connection
+        self._work = work
         self.groups = 0  # transactions committed by this process (diagnostics)
         self._fresh()
 
@@ -54,14 +61,14 @@ class GroupCommitter:
         self._pid = os.getpid()
         self._leader = threading.Lock()  # held by the thread committing a group
         self._mutex = threading.Lock()  # guards _pending and _waiting
-        self._pending: list[Job[Any]] = []
+        self._pending: list[Job[Item, Answer]] = []
         self._waiting = 0
 
-    def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run work(conn) in the next group transaction; its result once committed."""
+    def run(self, item: Item) -> Answer:
+        """Hand item to the next group transaction; its answer once committed."""
         if self._pid != os.getpid():  # a forked child: no lock of the parent's is ours
             self._fresh()
-        job = Job(work)
+        job: Job[Item, Answer] = Job(item)
         with self._mutex:
             self._pending.append(job)
             self._waiting += 1
@@ -79,21 +86,25 @@ class GroupCommitter:
         """Jobs handed in and not answered yet."""
         return self._waiting
 
-    def _take(self) -> list[Job[Any]]:
+    def _take(self) -> list[Job[Item, Answer]]:
         with self._mutex:
             group = self._pending[:MAX_GROUP]
             del self._pending[:MAX_GROUP]
         return group
 
-    def _commit(self, own: Job[Any]) -> None:
+    def _commit(self, own: Job[Item, Answer]) -> None:
         """As the leader: one transaction for the jobs waiting once the writer locks are
         ours (own among them, or in a later group of this leader's loop in run())."""
-        group: list[Job[Any]] = []
+        group: list[Job[Item, Answer]] = []
         try:
             with self._write() as conn:
                 group = self._take()
-                for number, job in enumerate(group):
-                    _run_in_savepoint(conn, job, number)
+                answers = self._work(conn, [job.item for job in group])
+            for job, answer in zip(group, answers, strict=True):
+                if isinstance(answer, Exception):
+                    job.error = answer
+                else:
+                    job.result = answer
             self.groups += 1
         except BaseException as exc:  # nothing of the group was committed
             failure = exc if isinstance(exc, StoreError) else StoreError(str(exc))
@@ -107,14 +118,3 @@ class GroupCommitter:
         finally:
             for job in group:
                 job.done.set()
-
-
-def _run_in_savepoint(conn: sqlite3.Connection, job: Job[Any], number: int) -> None:
-    name = f"job{number}"
-    conn.execute(f"SAVEPOINT {name}")
-    try:
-        job.result = job.run(conn)
-    except Exception as exc:  # this job's alone: the others go on
-        conn.execute(f"ROLLBACK TO {name}")
-        job.error = StoreError(str(exc)) if isinstance(exc, sqlite3.Error) else exc
-    conn.execute(f"RELEASE {name}")

@@ -2,8 +2,10 @@
 
 Every write is one `BEGIN IMMEDIATE` transaction taken under a writer lock: a thread lock
 for the writers of this process, then a `flock` of `<db>-writer` for the processes
-(docs/reliability.md). Reads go straight to the thread's own connection (WAL: readers
-never wait for the writer).
+(docs/reliability.md), on the process's one write connection (its page cache stays warm
+from one transaction to the next; each thread's own would start cold after any other
+thread's write and read its pages again). Reads go straight to the thread's own
+connection (WAL: readers never wait for the writer).
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from ..interface import StoreError
+from .board import VersionBoard
 from .schema import create_or_check
 
 VERSION_COUNTER = "version"  # counters row bumped by every cached-state change
+ROW_CHECK_SECONDS = 1.0  # version() reads the counters row itself this often (board.py)
 
 
 class Database:
@@ -39,36 +44,75 @@ class Database:
         self._writer = threading.Lock()
         self._lock_fd: int | None = None
         self._lock_pid = 0
+        self._writer_conn: sqlite3.Connection | None = None  # used under self._writer only
+        self._writer_pid = 0
+        self._inherited: list[sqlite3.Connection] = []  # a parent's, never used nor closed
+        self._board = VersionBoard(f"{path}-version")
+        self._row_version = 0  # the counters row as last read by version()
+        self._row_checked = 0.0
         with self._write() as conn:
             create_or_check(conn, path)
+            self._local.to_post = self._read_version(conn)  # catch the board up (board.py)
 
     def describe(self) -> str:
         return f"sqlite {self.path}"
 
     def close(self) -> None:
-        """Close this thread's connection (the next call opens a new one)."""
+        """Close this thread's connection, and the write connection when no write is
+        under way (the next call opens a new one)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+        if self._writer.acquire(blocking=False):
+            try:
+                self._drop_writer_conn()
+            finally:
+                self._writer.release()
 
     # ------------------------------------------------------------ connections
 
     def _conn(self) -> sqlite3.Connection:
+        """This thread's connection, for reads."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: safe across kill -9
-            except sqlite3.Error as exc:
-                if conn is not None:  # a locked file: retried by the next request
-                    conn.close()
-                raise StoreError(f"cannot open {self.path}: {exc}") from exc
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
+            conn = self._local.conn = self._open()
         return conn
+
+    def _open(self, check_same_thread: bool = True) -> sqlite3.Connection:
+        conn = None
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=check_same_thread,
+            )
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: safe across kill -9
+        except sqlite3.Error as exc:
+            if conn is not None:  # a locked file: retried by the next request
+                conn.close()
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _write_conn(self) -> sqlite3.Connection:
+        """Under self._writer: the process's write connection (one of its own in a
+        forked child: SQLite connections must not cross a fork)."""
+        if self._writer_conn is not None and self._writer_pid != os.getpid():
+            self._inherited.append(self._writer_conn)
+            self._writer_conn = None
+        if self._writer_conn is None:
+            self._writer_conn = self._open(check_same_thread=False)
+            self._writer_pid = os.getpid()
+        return self._writer_conn
+
+    def _drop_writer_conn(self) -> None:
+        if self._writer_conn is not None and self._writer_pid == os.getpid():
+            self._writer_conn.close()
+        self._writer_conn = None
 
     def _read(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
         try:
@@ -118,7 +162,7 @@ class Database:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
+        conn = self._write_conn()
         try:
             if self.page_limit is not None:
                 conn.execute(f"PRAGMA max_page_count={int(self.page_limit)}")
@@ -130,20 +174,41 @@ class Database:
         try:
             yield conn
             conn.execute("COMMIT")
+            posted = getattr(self._local, "to_post", None)
+            if posted is not None:  # still under the writer lock: posts keep commit order
+                self._board.post(posted)
         except BaseException as exc:
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             if conn.in_transaction:  # neither committed nor rolled back: start afresh
-                self.close()
+                self._drop_writer_conn()
             if isinstance(exc, sqlite3.Error):
                 raise StoreError(str(exc)) from exc
             raise
+        finally:
+            self._local.to_post = None
+
+    def _bump_version(self, conn: sqlite3.Connection) -> None:
+        """Inside a write: the cached state (control, faults, accounts' configurations,
+        auth failures) changed; readers of version() reload it once it is committed."""
+        self._local.to_post = conn.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value",
+            (VERSION_COUNTER,),
+        ).fetchone()[0]
 
     @staticmethod
-    def _bump_version(conn: sqlite3.Connection) -> None:
-        """Inside a write: the cached state (control, faults, accounts' configurations,
-        auth failures) changed; readers of version() reload it."""
-        conn.execute("UPDATE counters SET value = value + 1 WHERE name = ?", (VERSION_COUNTER,))
+    def _read_version(conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT value FROM counters WHERE name = ?", (VERSION_COUNTER,))
+        return int(row.fetchone()[0])
 
     def version(self) -> int:
-        return int(self._scalar("SELECT value FROM counters WHERE name = ?", (VERSION_COUNTER,)))
+        """The board's number (no SQLite call: board.py), or the counters row's when
+        a writer that posts nothing moved it (read once a second)."""
+        now = time.monotonic()
+        if now - self._row_checked >= ROW_CHECK_SECONDS:
+            self._row_checked = now
+            try:
+                self._row_version = self._read_version(self._conn())
+            except sqlite3.Error as exc:
+                raise StoreError(str(exc)) from exc
+        return max(self._board.read(), self._row_version)

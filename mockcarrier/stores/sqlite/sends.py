@@ -1,4 +1,8 @@
-"""A send in one durable step: bill, reserve counters, keep one row per message."""
+"""A send in one durable step: bill, reserve counters, keep one row per message.
+
+The sends of a group transaction (commit.py) are written together: one debit per account
+when the group's total can be paid, one counter reservation, one executemany of request
+rows and one of message rows, whatever the group's size."""
 
 from __future__ import annotations
 
@@ -11,11 +15,14 @@ from smsapi.msgid import mobile_msgid
 
 from ... import ids
 from ..interface import Acceptance, Accepted, Arrears, StoreError, UnknownAccount
-from ..segments import Timing, fate_of
+from ..segments import Timing, fate_values
 from .commit import GroupCommitter
 from .db import Database
-from .rows import schedule_values
 
+REQUEST_INSERT = (
+    "INSERT INTO requests (id, userid, endpoint, msgid, custid, text, fmt, auth_mode, "
+    "mobiles, segments, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 MESSAGE_INSERT = (
     "INSERT INTO messages (msgid, request_id, userid, position, mobile, operator, text, "
     "pktotal, custid, svrtype, exno, spno, exdata, issues, stime, latency, status, errcode, "
@@ -27,13 +34,15 @@ MESSAGE_INSERT = (
 class SqliteSends(Database):
     def __init__(self, path: str, busy_timeout: float = 10.0) -> None:
         super().__init__(path, busy_timeout)
-        self._committer = GroupCommitter(self._write)
+        self._committer: GroupCommitter[Acceptance, Accepted] = GroupCommitter(
+            self._write, accept_group
+        )
 
     def accept(self, acceptance: Acceptance) -> Accepted:
         """Bill, reserve one counter per message, keep the messages: one durable step,
         in the transaction of the sends that arrive with it (commit.py). Raises Arrears
         (nothing written), UnknownAccount, StoreError."""
-        return self._committer.run(lambda conn: accept_in(conn, acceptance))
+        return self._committer.run(acceptance)
 
     def reserve_ids(self, count: int) -> int:
         """count consecutive counter values outside a send (MO ids); the first."""
@@ -51,39 +60,82 @@ def reserve_counters(conn: sqlite3.Connection, count: int) -> int:
     return int(last) - count + 1
 
 
-def debit(conn: sqlite3.Connection, a: Acceptance) -> None:
-    """Take the send's price from the balance in one statement; Arrears when it cannot
-    pay (nothing changed), UnknownAccount when the account is gone."""
-    column, cost = (
-        ("balance", a.cost_count) if a.chargetype == 0 else ("money_micros", a.cost_micros)
-    )
+def price(a: Acceptance) -> tuple[str, int]:
+    """The balance column a send is paid from and what it costs there."""
+    return ("balance", a.cost_count) if a.chargetype == 0 else ("money_micros", a.cost_micros)
+
+
+def take_price(conn: sqlite3.Connection, userid: str, column: str, cost: int) -> bool:
+    """Take cost from one balance in one statement; False (nothing changed) when the
+    balance cannot pay it or the account is gone."""
     paid = conn.execute(
         f"UPDATE accounts SET {column} = {column} - ? WHERE userid = ? AND {column} >= ? "
         "RETURNING 1",
-        (cost, a.userid, cost),
+        (cost, userid, cost),
     ).fetchone()
-    if paid is None:
+    return paid is not None
+
+
+def debit(conn: sqlite3.Connection, a: Acceptance) -> None:
+    """Take the send's price from the balance; Arrears when it cannot pay (nothing
+    changed), UnknownAccount when the account is gone."""
+    column, cost = price(a)
+    if not take_price(conn, a.userid, column, cost):
         if conn.execute("SELECT 1 FROM accounts WHERE userid = ?", (a.userid,)).fetchone():
             raise Arrears()
         raise UnknownAccount(a.userid)
 
 
-def accept_in(conn: sqlite3.Connection, a: Acceptance) -> Accepted:
-    """The statements of one send, inside the caller's transaction."""
-    debit(conn, a)
-    first = reserve_counters(conn, a.mobiles)
-    base = ids.compose(a.prefix, first)
-    custid = a.custid or ids.generated_custid(a.seed, base)
-    request_id = conn.execute(
-        "INSERT INTO requests (userid, endpoint, msgid, custid, text, fmt, auth_mode, "
-        "mobiles, segments, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            a.userid, a.endpoint, base, custid, a.text, a.fmt, a.auth_mode, a.mobiles,
-            a.segments, time.time(),
-        ),
-    ).lastrowid  # fmt: skip
-    conn.executemany(MESSAGE_INSERT, message_rows(a, base, custid, request_id))
-    return Accepted(base, custid)
+def pay(conn: sqlite3.Connection, group: list[Acceptance]) -> list[Exception | None]:
+    """Debit each send of the group; per send None (paid) or the exception refusing it.
+    A balance that pays the total of its sends is debited once; otherwise each send in
+    turn, in arrival order, until the balance runs out."""
+    refusals: list[Exception | None] = [None] * len(group)
+    by_balance: dict[tuple[str, str], list[int]] = {}
+    for i, a in enumerate(group):
+        by_balance.setdefault((a.userid, price(a)[0]), []).append(i)
+    for (userid, column), members in by_balance.items():
+        total = sum(price(group[i])[1] for i in members)
+        if len(members) > 1 and take_price(conn, userid, column, total):
+            continue
+        for i in members:
+            try:
+                debit(conn, group[i])
+            except (Arrears, UnknownAccount) as exc:
+                refusals[i] = exc
+    return refusals
+
+
+def accept_group(conn: sqlite3.Connection, group: list[Acceptance]) -> list[Accepted | Exception]:
+    """The statements of a group of sends, inside the group's transaction: the paid ones
+    numbered in arrival order from one reservation of counters."""
+    answers: list[Accepted | Exception] = []
+    refusals = pay(conn, group)
+    paid = [a for a, refused in zip(group, refusals, strict=True) if refused is None]
+    counter = reserve_counters(conn, sum(a.mobiles for a in paid)) if paid else 0
+    requests: list[tuple] = []
+    messages: list[tuple] = []
+    now = time.time()
+    for a, refused in zip(group, refusals, strict=True):
+        if refused is not None:
+            answers.append(refused)
+            continue
+        base = ids.compose(a.prefix, counter)
+        custid = a.custid or ids.generated_custid(a.seed, base)
+        request_id = counter  # the send's first counter: unique, never reused, in order
+        requests.append(
+            (
+                request_id, a.userid, a.endpoint, base, custid, a.text, a.fmt, a.auth_mode,
+                a.mobiles, a.segments, now,
+            )
+        )  # fmt: skip
+        messages.extend(message_rows(a, base, custid, request_id))
+        answers.append(Accepted(base, custid))
+        counter += a.mobiles
+    if requests:
+        conn.executemany(REQUEST_INSERT, requests)
+        conn.executemany(MESSAGE_INSERT, messages)
+    return answers
 
 
 def message_rows(a: Acceptance, base: int, custid: str, request_id: Any) -> list[tuple]:
@@ -93,19 +145,22 @@ def message_rows(a: Acceptance, base: int, custid: str, request_id: Any) -> list
     stime = timing.stime_text
     issues_json: dict[tuple[str, ...], str] = {}
     rows = []
+    userid = a.userid
     for m in a.messages:
         msgid = mobile_msgid(base, m.position)  # §3.3 msgid + 手机号码位置 - 1
-        fate = fate_of(a, m, msgid)
-        schedule = timing.schedule(fate)
+        fate = fate_values(a, m, msgid)  # latency, status, errcode, errdesc
+        moments = timing.moments(fate[0])  # due_at, due_gap, rtime, rtime_gap
         issues = issues_json.get(m.issues)
         if issues is None:
             issues = issues_json[m.issues] = json.dumps(list(m.issues), ensure_ascii=False)
         rows.append(
             (
-                msgid, request_id, a.userid, m.position, m.mobile, m.operator, m.text,
+                msgid, request_id, userid, m.position, m.mobile, m.operator, m.text,
                 m.pktotal, m.custid or custid, m.svrtype, m.exno, m.spno, m.exdata, issues,
-                stime, fate.latency, fate.status, fate.errcode, fate.errdesc,
-                *schedule_values(schedule), None if schedule is None else schedule.due_at,
+                stime, *fate, *(moments or NEVER_DUE), None if moments is None else moments[0],
             )
         )  # fmt: skip
     return rows
+
+
+NEVER_DUE = (None, None, None, None)  # the schedule columns of a message never reported

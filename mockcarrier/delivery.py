@@ -37,11 +37,15 @@ class Fate:
         return self.status == 0
 
 
-def failed(latency: float | None, errcode: str) -> Fate:
-    return Fate(latency, FAILED_STATUS, errcode, "fail")
-
-
 FateValues = tuple[float | None, int, str, str]  # a Fate's fields, in order
+
+
+def failed(latency: float | None, errcode: str) -> Fate:
+    return Fate(*failed_values(latency, errcode))
+
+
+def failed_values(latency: float | None, errcode: str) -> FateValues:
+    return (latency, FAILED_STATUS, errcode, "fail")
 
 
 class Draws:
@@ -95,7 +99,7 @@ class LatencyModel:
         else:
             latency = math.exp(rng.gauss(math.log(self.median), self.sigma))
         if rng.random() < self.failure_rate:
-            return (latency, FAILED_STATUS, rng.choice(FAILURE_CODES), "fail")
+            return failed_values(latency, rng.choice(FAILURE_CODES))
         return (latency, 0, DELIVERED[0], DELIVERED[1])
 
 

@@ -283,22 +283,15 @@ def accept(
     durable step of the store (which derives their reports when they fall due)."""
     cfg = ctx.cfg
     # A batch's thousand items share their text and issues: each worked out once.
-    counted: dict[str, int] = {}
-    pktotals = [counted.get(item.text) or counted.setdefault(item.text, segment_count(item.text))
-                for item in items]  # fmt: skip
+    counted = {text: segment_count(text) for text in {item.text for item in items}}
+    pktotals = [counted[item.text] for item in items]
     if max(pktotals) > ids.MAX_SEGMENTS:  # cannot happen within 1000 characters
         raise Refusal(Result.CONTENT_TOO_LONG, "too many segments")
     billed = sum(pk for item, pk in zip(items, pktotals, strict=True) if item.mobile.valid)
     request_flags = tuple(ctx.warnings)  # each message records the request's flags too
     ctx.warnings.extend(dict.fromkeys(i for item in items for i in item.issues))
-    flagged: dict[int, tuple[str, ...]] = {}  # by id() of an item's issues list
-
-    def flags_of(item: Item) -> tuple[str, ...]:
-        found = flagged.get(id(item.issues))
-        if found is None:
-            found = flagged[id(item.issues)] = (*item.issues, *request_flags)
-        return found
-
+    issue_lists = {id(item.issues): item.issues for item in items}  # by identity
+    flagged = {key: (*issues, *request_flags) for key, issues in issue_lists.items()}
     messages = [
         Message(
             position=position,  # §3.3 its msgid = the answer's msgid + position - 1
@@ -311,7 +304,7 @@ def accept(
             exno=item.exno,
             spno=spno(cfg.channel, item.exno),
             exdata=item.exdata,
-            issues=flags_of(item),
+            issues=flagged[id(item.issues)],
             fate=message_fate(ctx, item.mobile),
         )
         for position, (item, pktotal) in enumerate(zip(items, pktotals, strict=True), start=1)

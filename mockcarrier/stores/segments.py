@@ -223,6 +223,12 @@ def due_in_order(
     return [(message, report) for _, _, message, report in candidates[:limit]]
 
 
+def views_due_first(views: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """Report views (StoredMessage.report_views) as reports() lists them: by due time,
+    then msgid; at most limit."""
+    return sorted(views, key=lambda v: (v["due_at"], v["msgid"]))[:limit]
+
+
 def fate_values(acceptance: Acceptance, message: Message, msgid: int) -> FateValues:
     """The message's fate once numbered, fixed or drawn from (seed, msgid), as a Fate's
     fields (latency, status, errcode, errdesc): a batch numbers a thousand messages."""
@@ -240,6 +246,7 @@ __all__ = [
     "carrier_seconds",
     "due_in_order",
     "fate_values",
+    "views_due_first",
     "carrier_text",
     "rescheduled",
 ]

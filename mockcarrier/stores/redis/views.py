@@ -13,6 +13,7 @@ from typing import Any
 
 from ...config import AccountConfig, to_micros
 from ...ids import decompose
+from ..segments import views_due_first
 from .connection import BUCKETS, Connection, bucket, mo_member
 from .rows import MessageHash, SendRecord, request_of
 
@@ -136,8 +137,7 @@ class RedisViews(Connection):
                 seen += len(counters)
                 if seen >= SCAN_MESSAGES:
                     break
-        rows.sort(key=lambda r: (r["due_at"], r["msgid"]))
-        return rows[:limit]
+        return views_due_first(rows, limit)
 
     def list_mos(
         self,

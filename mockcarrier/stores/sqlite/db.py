@@ -25,6 +25,7 @@ from .schema import create_or_check
 
 VERSION_COUNTER = "version"  # counters row bumped by every cached-state change
 ROW_CHECK_SECONDS = 1.0  # version() reads the counters row itself this often (board.py)
+VERSION_ROW = f"SELECT value FROM counters WHERE name = '{VERSION_COUNTER}'"
 
 
 class Database:
@@ -198,8 +199,7 @@ class Database:
 
     @staticmethod
     def _read_version(conn: sqlite3.Connection) -> int:
-        row = conn.execute("SELECT value FROM counters WHERE name = ?", (VERSION_COUNTER,))
-        return int(row.fetchone()[0])
+        return int(conn.execute(VERSION_ROW).fetchone()[0])
 
     def version(self) -> int:
         """The board's number (no SQLite call: board.py), or the counters row's when
@@ -207,8 +207,5 @@ class Database:
         now = time.monotonic()
         if now - self._row_checked >= ROW_CHECK_SECONDS:
             self._row_checked = now
-            try:
-                self._row_version = self._read_version(self._conn())
-            except sqlite3.Error as exc:
-                raise StoreError(str(exc)) from exc
+            self._row_version = int(self._scalar(VERSION_ROW))
         return max(self._board.read(), self._row_version)

@@ -40,8 +40,11 @@ def stored_message(row: sqlite3.Row | tuple[Any, ...]) -> StoredMessage:
     )
 
 
+NEVER_DUE = (None, None, None, None)  # the schedule columns of a message never reported
+
+
 def schedule_values(schedule: Schedule | None) -> tuple[Any, Any, Any, Any]:
     """due_at, due_gap, rtime, rtime_gap as the row keeps them (NULLs: never reported)."""
     if schedule is None:
-        return (None, None, None, None)
+        return NEVER_DUE
     return (schedule.due_at, schedule.due_gap, schedule.rtime, schedule.rtime_gap)

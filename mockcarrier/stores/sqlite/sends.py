@@ -18,6 +18,7 @@ from ..interface import Acceptance, Accepted, Arrears, StoreError, UnknownAccoun
 from ..segments import Timing, fate_values
 from .commit import GroupCommitter
 from .db import Database
+from .rows import NEVER_DUE
 
 REQUEST_INSERT = (
     "INSERT INTO requests (id, userid, endpoint, msgid, custid, text, fmt, auth_mode, "
@@ -92,11 +93,13 @@ def pay(conn: sqlite3.Connection, group: list[Acceptance]) -> list[Exception | N
     turn, in arrival order, until the balance runs out."""
     refusals: list[Exception | None] = [None] * len(group)
     by_balance: dict[tuple[str, str], list[int]] = {}
+    total: dict[tuple[str, str], int] = {}
     for i, a in enumerate(group):
-        by_balance.setdefault((a.userid, price(a)[0]), []).append(i)
+        column, cost = price(a)
+        by_balance.setdefault((a.userid, column), []).append(i)
+        total[(a.userid, column)] = total.get((a.userid, column), 0) + cost
     for (userid, column), members in by_balance.items():
-        total = sum(price(group[i])[1] for i in members)
-        if len(members) > 1 and take_price(conn, userid, column, total):
+        if len(members) > 1 and take_price(conn, userid, column, total[(userid, column)]):
             continue
         for i in members:
             try:
@@ -161,6 +164,3 @@ def message_rows(a: Acceptance, base: int, custid: str, request_id: Any) -> list
             )
         )  # fmt: skip
     return rows
-
-
-NEVER_DUE = (None, None, None, None)  # the schedule columns of a message never reported

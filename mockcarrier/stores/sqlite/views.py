@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..segments import views_due_first
 from .db import Database
 from .rows import STORED_COLUMNS, STORED_FIELDS, stored_message
 
@@ -82,8 +83,7 @@ class SqliteViews(Database):
         views = [
             v for row in self._read(sql, args) for v in stored_message(row).report_views(state)
         ]
-        views.sort(key=lambda v: (v["due_at"], v["msgid"]))
-        return views[:limit]
+        return views_due_first(views, limit)
 
     def list_mos(
         self,

@@ -16,6 +16,7 @@ from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as SafeET
+import orjson
 from defusedxml import DefusedXmlException
 
 from .content import is_percent_encoded
@@ -358,7 +359,14 @@ def encode_answer(
 
 
 def json_body(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON. orjson writes a 500-report answer several times faster than
+    the json module, and the same bytes for the answers' strings, integers, lists and
+    objects (tests/test_codec.py); what it refuses (an integer beyond 64 bits, a key
+    that is not a string) goes through the json module."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def xml_document(root: str, fields: dict[str, Any], item_tag: str | None = None) -> bytes:

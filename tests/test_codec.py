@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from smsapi.codec import (
@@ -17,6 +17,7 @@ from smsapi.codec import (
     charset_of,
     encode_answer,
     encode_request,
+    json_body,
     media_type_of,
     parse_answer,
     parse_request,
@@ -723,3 +724,26 @@ def test_raw_gbk_content_in_a_form_multimt_takes_the_byte_exact_path():
 def test_escaped_text_in_a_form_multimt_stays_text():
     body = b'multimt=[{"mobile":"13800138000","content":"\\u6d4b\\u8bd5"}]'
     assert parse_request(body, Format.FORM)["multimt"][0]["content"] == "测试"
+
+
+_ANSWER_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_ANSWER_VALUES)
+@example({"msgid": 2**64, "n": -(2**63) - 1})  # beyond what orjson writes
+@example({1: "a key that is not a string"})
+@example('\x00\x1f\x7f\u2028 / \\ "')
+def test_json_body_writes_what_the_json_module_writes(value):
+    """orjson's fast path changes no byte of an answer (strings, integers of any size,
+    lists, objects); what neither can encode (a lone surrogate) fails in both."""
+    try:
+        expected = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            json_body(value)
+        return
+    assert json_body(value) == expected

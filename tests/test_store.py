@@ -276,6 +276,45 @@ def test_accept_keeps_one_row_per_message_and_derives_its_reports(store: Store):
     assert len(store.reports("T00001")) == 2
 
 
+def test_each_message_reads_back_with_its_own_values_or_its_requests(store: Store):
+    """A multi_send's items differ (text, pktotal, custid, exno...): each message and
+    report shows its own; an item like the first shows the request's."""
+    a = acceptance(due_ats=[0.0, 0.0, 0.0], custid="req", pktotal=2, cost=5)
+    first, second, third = a.messages
+    a.text = None  # each item has its own text, as a multi_send's do
+    first.text = third.text = "甲"
+    second.text, second.pktotal, second.custid, second.exno = "乙", 1, "own", "77"
+    second.issues = ("W2",)
+    msgid = store.accept(a).msgid
+    shown = {m["msgid"]: m for m in store.messages("T00001")}
+    assert [(shown[msgid + i]["text"], shown[msgid + i]["custid"]) for i in range(3)] == [
+        ("甲", "req"), ("乙", "own"), ("甲", "req"),
+    ]  # fmt: skip
+    assert (shown[msgid + 1]["exno"], shown[msgid + 1]["issues"]) == ("77", ["W2"])
+    reports = {r.msgid: r for r in store.take_reports("T00001", now=5.0, limit=10)}
+    assert (reports[msgid + 1].custid, reports[msgid + 1].pktotal) == ("own", 1)
+    assert (reports[msgid + 2].custid, reports[msgid + 2].pktotal) == ("req", 2)
+    assert len(reports) == 5  # 2 + 1 + 2 segments
+
+
+def test_a_batchs_message_rows_leave_what_they_share_to_the_request_row(db: Path):
+    """Schema 3: a batch_send's message rows write only their own values (the shared
+    columns stay NULL: half the row), and read back whole."""
+    store = SqliteStore(str(db))
+    store.ensure_accounts([AccountConfig(userid="T00001", balance=10)])
+    msgid = store.accept(acceptance(due_ats=[0.0, 0.0], custid="c-1")).msgid
+    with sqlite3.connect(db) as conn:
+        shared = conn.execute(
+            "SELECT text, pktotal, custid, svrtype, exno, spno, exdata, issues, due_gap, "
+            "rtime_gap FROM messages"
+        ).fetchall()
+    assert shared == [(None,) * 10] * 2
+    assert [(m["msgid"], m["custid"], m["spno"]) for m in store.messages("T00001")] == [
+        (msgid + 1, "c-1", "10690012122"), (msgid, "c-1", "10690012122"),
+    ]  # fmt: skip
+    store.close()
+
+
 def test_arrears_write_nothing(store: Store):
     """§4 -100003 用户欠费: the balance, the counter and the tables stay as they were."""
     with pytest.raises(Arrears):
@@ -384,6 +423,11 @@ def test_reports_carry_the_fields_of_table_5_3(store: Store):
     assert (report.msgid, report.custid, report.pknum, report.pktotal) == (msgid, "c-1", 1, 1)
     assert (report.stime, report.rtime) == (STIME, "2025-08-03 19:20:22")
     assert (report.status, report.errcode, report.errdesc) == (0, "DELIVRD", "success")
+    named = report.fields()  # each value under its own name, as get_rpt writes it
+    assert {k: named[k] for k in ("msgid", "custid", "stime", "rtime", "errdesc")} == {
+        "msgid": msgid, "custid": "c-1", "stime": STIME, "rtime": "2025-08-03 19:20:22",
+        "errdesc": "success",
+    }  # fmt: skip
 
 
 def test_the_defect_layers_delay_postpones_every_report(store: Store):

@@ -78,6 +78,11 @@ class Timing:
             acceptance.stime.strftime(TIME_FORMAT),
         )
 
+    @property
+    def gaps(self) -> tuple[float, float]:
+        """A Schedule's due_gap and rtime_gap: what every message of the send shares."""
+        return (SEGMENT_GAP / self.scale, SEGMENT_GAP)
+
     def schedule(self, fate: Fate) -> Schedule | None:
         """The Schedule of a message of this fate; None: never reported."""
         moments = self.moments(fate.latency)
@@ -125,20 +130,10 @@ class StoredMessage:
         """Segment pknum's report; §3.3 its msgid = msgid + (pknum - 1) * 2^34."""
         assert self.schedule is not None
         return Report(
-            msgid=segment_msgid(self.msgid, 1, pknum),
-            custid=self.custid,
-            pknum=pknum,
-            pktotal=self.pktotal,
-            mobile=self.mobile,
-            spno=self.spno,
-            exno=self.exno,
-            stime=self.stime,
-            rtime=self.schedule.rtime_of(pknum),
-            status=self.status,
-            errcode=self.errcode,
-            errdesc=self.errdesc,
-            exdata=self.exdata,
-        )
+            segment_msgid(self.msgid, 1, pknum), self.custid, pknum, self.pktotal,
+            self.mobile, self.spno, self.exno, self.stime, self.schedule.rtime_of(pknum),
+            self.status, self.errcode, self.errdesc, self.exdata,
+        )  # fmt: skip
 
     def due_reports(self, now: float, limit: int) -> list[Report]:
         """The next segments due by now, at most limit, in pknum order."""

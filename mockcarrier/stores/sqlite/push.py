@@ -147,7 +147,7 @@ def _reports_pushed(conn: sqlite3.Connection, userid: str, pushed: list[int]) ->
     rows = []
     for message_msgid, pknum in last.items():
         row = conn.execute(
-            f"SELECT {STORED_COLUMNS} FROM messages WHERE msgid = ? AND userid = ? "
+            f"SELECT {STORED_COLUMNS} FROM messages_full WHERE msgid = ? AND userid = ? "
             "AND next_due IS NOT NULL",
             (message_msgid, userid),
         ).fetchone()

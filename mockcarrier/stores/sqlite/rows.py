@@ -23,21 +23,9 @@ def stored_message(row: sqlite3.Row | tuple[Any, ...]) -> StoredMessage:
     ) = tuple(row)  # fmt: skip
     schedule = None if due_at is None else Schedule(due_at, due_gap, rtime, rtime_gap)
     return StoredMessage(
-        msgid=msgid,
-        custid=custid,
-        pktotal=pktotal,
-        mobile=mobile,
-        spno=spno,
-        exno=exno,
-        exdata=exdata,
-        stime=stime,
-        status=status,
-        errcode=errcode,
-        errdesc=errdesc,
-        schedule=schedule,
-        reported=reported,
-        pushed=pushed,
-    )
+        msgid, custid, pktotal, mobile, spno, exno, exdata, stime, status, errcode, errdesc,
+        schedule, reported, pushed,
+    )  # fmt: skip
 
 
 NEVER_DUE = (None, None, None, None)  # the schedule columns of a message never reported

@@ -2,14 +2,14 @@
 
 The sends of a group transaction (commit.py) are written together: one debit per account
 when the group's total can be paid, one counter reservation, one executemany of request
-rows and one of message rows, whatever the group's size."""
+rows and one of message rows, whatever the group's size. A message row keeps only its own
+values; what it shares with its request is kept once, on the request row (schema.py)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
-from typing import Any
 
 from smsapi.msgid import mobile_msgid
 
@@ -18,17 +18,25 @@ from ..interface import Acceptance, Accepted, Arrears, StoreError, UnknownAccoun
 from ..segments import Timing, fate_values
 from .commit import GroupCommitter
 from .db import Database
-from .rows import NEVER_DUE
 
 REQUEST_INSERT = (
     "INSERT INTO requests (id, userid, endpoint, msgid, custid, text, fmt, auth_mode, "
-    "mobiles, segments, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "mobiles, segments, accepted_at, pktotal, svrtype, exno, spno, exdata, issues, stime, "
+    "due_gap, rtime_gap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# A message that shares its request's values (every message of a batch_send): the
+# shared columns stay NULL (schema.py).
 MESSAGE_INSERT = (
-    "INSERT INTO messages (msgid, request_id, userid, position, mobile, operator, text, "
-    "pktotal, custid, svrtype, exno, spno, exdata, issues, stime, latency, status, errcode, "
-    "errdesc, due_at, due_gap, rtime, rtime_gap, next_due) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO messages (msgid, request_id, userid, position, mobile, operator, latency, "
+    "status, errcode, errdesc, due_at, rtime, next_due) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# A message with values of its own (a multi_send item unlike the first).
+OWN_MESSAGE_INSERT = (
+    "INSERT INTO messages (msgid, request_id, userid, position, mobile, operator, latency, "
+    "status, errcode, errdesc, due_at, rtime, next_due, text, pktotal, custid, svrtype, "
+    "exno, spno, exdata, issues) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -118,6 +126,7 @@ def accept_group(conn: sqlite3.Connection, group: list[Acceptance]) -> list[Acce
     counter = reserve_counters(conn, sum(a.mobiles for a in paid)) if paid else 0
     requests: list[tuple] = []
     messages: list[tuple] = []
+    own: list[tuple] = []
     now = time.time()
     for a, refused in zip(group, refusals, strict=True):
         if refused is not None:
@@ -126,41 +135,78 @@ def accept_group(conn: sqlite3.Connection, group: list[Acceptance]) -> list[Acce
         base = ids.compose(a.prefix, counter)
         custid = a.custid or ids.generated_custid(a.seed, base)
         request_id = counter  # the send's first counter: unique, never reused, in order
+        timing = Timing.of(a)
+        shared = shared_values(a)
         requests.append(
             (
-                request_id, a.userid, a.endpoint, base, custid, a.text, a.fmt, a.auth_mode,
-                a.mobiles, a.segments, now,
+                request_id, a.userid, a.endpoint, base, custid, shared[0], a.fmt, a.auth_mode,
+                a.mobiles, a.segments, now, *shared[1:], timing.stime_text, *timing.gaps,
             )
         )  # fmt: skip
-        messages.extend(message_rows(a, base, custid, request_id))
+        message_rows(a, base, custid, request_id, timing, shared, messages, own)
         answers.append(Accepted(base, custid))
         counter += a.mobiles
     if requests:
         conn.executemany(REQUEST_INSERT, requests)
         conn.executemany(MESSAGE_INSERT, messages)
+        if own:
+            conn.executemany(OWN_MESSAGE_INSERT, own)
     return answers
 
 
-def message_rows(a: Acceptance, base: int, custid: str, request_id: Any) -> list[tuple]:
-    """The rows of a send's messages. The loop runs once a mobile (1000 times a batch):
+Shared = tuple[str | None, int, str, str, str, str, str]  # text .. exdata, issues JSON
+
+
+def shared_values(a: Acceptance) -> Shared:
+    """What the request row keeps for its messages (with its custid): the first
+    message's text, pktotal, svrtype, exno, spno, exdata and issues (a batch_send's are
+    every message's)."""
+    first = a.messages[0]
+    return (
+        a.text if first.text is None else first.text, first.pktotal, first.svrtype,
+        first.exno, first.spno, first.exdata, issues_text(first.issues),
+    )  # fmt: skip
+
+
+def issues_text(issues: tuple[str, ...]) -> str:
+    return json.dumps(list(issues), ensure_ascii=False)
+
+
+def message_rows(
+    a: Acceptance,
+    base: int,
+    custid: str,
+    request_id: int,
+    timing: Timing,
+    shared: Shared,
+    rows: list[tuple],
+    own: list[tuple],
+) -> None:
+    """The rows of a send's messages: in rows those sharing the request's values, in own
+    those with values of their own. The loop runs once a mobile (1000 times a batch):
     what the messages share is computed once, the rest inline."""
-    timing = Timing.of(a)
-    stime = timing.stime_text
-    issues_json: dict[tuple[str, ...], str] = {}
-    rows = []
     userid = a.userid
+    text, pktotal, svrtype, exno, spno, exdata, _ = shared
+    first_issues = a.messages[0].issues
     for m in a.messages:
         msgid = mobile_msgid(base, m.position)  # §3.3 msgid + 手机号码位置 - 1
         fate = fate_values(a, m, msgid)  # latency, status, errcode, errdesc
         moments = timing.moments(fate[0])  # due_at, due_gap, rtime, rtime_gap
-        issues = issues_json.get(m.issues)
-        if issues is None:
-            issues = issues_json[m.issues] = json.dumps(list(m.issues), ensure_ascii=False)
-        rows.append(
-            (
-                msgid, request_id, userid, m.position, m.mobile, m.operator, m.text,
-                m.pktotal, m.custid or custid, m.svrtype, m.exno, m.spno, m.exdata, issues,
-                stime, *fate, *(moments or NEVER_DUE), None if moments is None else moments[0],
-            )
+        due_at, rtime = (None, None) if moments is None else (moments[0], moments[2])
+        row = (
+            msgid, request_id, userid, m.position, m.mobile, m.operator, *fate, due_at, rtime,
+            due_at,  # next_due: segment 1's
         )  # fmt: skip
-    return rows
+        if (
+            (m.text is None or m.text == text) and m.pktotal == pktotal
+            and (m.custid or custid) == custid and m.svrtype == svrtype and m.exno == exno
+            and m.spno == spno and m.exdata == exdata and m.issues == first_issues
+        ):  # fmt: skip
+            rows.append(row)
+        else:
+            own.append(
+                (
+                    *row, m.text, m.pktotal, m.custid or custid, m.svrtype, m.exno, m.spno,
+                    m.exdata, issues_text(m.issues),
+                )
+            )  # fmt: skip

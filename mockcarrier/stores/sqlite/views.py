@@ -15,13 +15,9 @@ from .rows import STORED_COLUMNS, STORED_FIELDS, stored_message
 # A message as the admin API shows it, after the columns its reports are derived from
 # (one read gives both: the first len(STORED_FIELDS) values of each row).
 MESSAGE_VIEW = (
-    "SELECT "
-    + ", ".join(f"m.{name}" for name in STORED_FIELDS)
-    + ", m.msgid, m.request_id, m.userid, m.position, m.mobile, m.operator, "
-    "COALESCE(m.text, r.text) AS text, m.pktotal, m.custid, m.svrtype, m.exno, m.spno, "
-    "m.exdata, m.issues, m.stime, m.latency, m.status, m.errcode, r.endpoint, r.fmt, "
-    "r.auth_mode, r.msgid AS request_msgid FROM messages m JOIN requests r "
-    "ON r.id = m.request_id WHERE m.userid = ?"
+    f"SELECT {STORED_COLUMNS}, msgid, request_id, userid, position, mobile, operator, text, "
+    "pktotal, custid, svrtype, exno, spno, exdata, issues, stime, latency, status, errcode, "
+    "endpoint, fmt, auth_mode, request_msgid FROM messages_full WHERE userid = ?"
 )
 
 
@@ -39,15 +35,15 @@ class SqliteViews(Database):
         sql = MESSAGE_VIEW
         args: list[Any] = [userid]
         if mobile:
-            sql += " AND m.mobile = ?"
+            sql += " AND mobile = ?"
             args.append(mobile)
         if custid:
-            sql += " AND m.custid = ?"
+            sql += " AND custid = ?"
             args.append(custid)
         if msgids:
-            sql += f" AND m.msgid IN ({', '.join('?' * len(msgids))})"
+            sql += f" AND msgid IN ({', '.join('?' * len(msgids))})"
             args.extend(msgids)
-        sql += " ORDER BY m.msgid DESC LIMIT ?"
+        sql += " ORDER BY msgid DESC LIMIT ?"
         args.append(limit)
         out = []
         stored = len(STORED_FIELDS)
@@ -68,7 +64,7 @@ class SqliteViews(Database):
         """Segment reports in one state ("pending", "taken", "pushed"), by due time."""
         if state == "pending":
             sql = (
-                f"SELECT {STORED_COLUMNS} FROM messages WHERE userid = ? "
+                f"SELECT {STORED_COLUMNS} FROM messages_full WHERE userid = ? "
                 "AND next_due IS NOT NULL ORDER BY next_due, msgid LIMIT ?"
             )
             args: tuple[Any, ...] = (userid, limit)
@@ -76,7 +72,7 @@ class SqliteViews(Database):
             # a message with a segment in that state: some pushed, or not all pushed
             handed = "pushed != 0" if state == "pushed" else "pushed != (1 << reported) - 1"
             sql = (
-                f"SELECT {STORED_COLUMNS} FROM messages WHERE userid = ? AND reported > 0 "
+                f"SELECT {STORED_COLUMNS} FROM messages_full WHERE userid = ? AND reported > 0 "
                 f"AND {handed} ORDER BY due_at, msgid LIMIT ?"
             )
             args = (userid, limit)

@@ -4,12 +4,14 @@ by gunicorn with the mock's own settings (mockcarrier.server.gunicorn_options)."
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from flask import Flask, Response, request
 from gunicorn.app.base import BaseApplication
 
 from mockcarrier.config import Settings
+from mockcarrier.launch import WORKER_HEADER
 from mockcarrier.server import gunicorn_options
 from smsapi.answers import send_answer
 from smsapi.codec import answer_format, encode_answer, parse_request, request_format
@@ -20,8 +22,8 @@ def create_bare_app() -> Flask:
     app = Flask(__name__)
 
     @app.get("/")
-    def health() -> str:
-        return "ok"
+    def health() -> Response:
+        return Response("ok", headers={WORKER_HEADER: str(os.getpid())})  # as the mock's
 
     @app.post(f"{BASE_PATH}/<name>")
     def endpoint(name: str) -> Response:

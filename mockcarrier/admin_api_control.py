@@ -4,6 +4,7 @@ apply). The contract: docs/faults.md and docs/push.md."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -12,6 +13,7 @@ from . import control, faults, pusher
 from .admin_api import account, bp, carrier, created, error, json_body, settings_view
 from .config import ConfigError
 from .delivery import MAGIC_OUTCOMES
+from .launch import WORKER_HEADER
 from .operations import (
     account_view,
     attempt_view,
@@ -27,7 +29,9 @@ from .operations import delete_fault as ops_delete_fault
 @bp.get("/health")
 def health() -> Response:
     c = carrier()
-    return jsonify({"ok": True, "seed": c.seed, "db": c.settings.db, "store": c.store.describe()})
+    answer = jsonify({"ok": True, "seed": c.seed, "db": c.settings.db, "store": c.store.describe()})
+    answer.headers[WORKER_HEADER] = str(os.getpid())  # launch() waits for every worker
+    return answer
 
 
 @bp.get("/settings")

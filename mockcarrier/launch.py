@@ -74,18 +74,40 @@ def launch(
             start_new_session=True,
         )
     launched = Launched(f"http://127.0.0.1:{port}", process, log)
+    workers = workers_in(args)
+    seen: set[str] = set()  # worker pids that answered the probe
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # readiness poll with a deadline
         if process.poll() is not None:
             raise RuntimeError(f"{command[-1]} exited: {_tail(log)}")
         try:
-            if ready(requests.get(launched.url + probe, timeout=1)):
-                return launched
+            answer = requests.get(launched.url + probe, timeout=1)  # a new connection each
+            if ready(answer):
+                seen.add(answer.headers.get(WORKER_HEADER, ""))
+                # Every worker up: clients that connect at once (a benchmark's driver)
+                # would otherwise all land on the first worker to boot, and stay there.
+                if len(seen - {""}) >= workers or "" in seen:
+                    return launched
         except (requests.ConnectionError, requests.Timeout):  # not up, or workers booting
             pass
         time.sleep(0.05)
     launched.stop(signal.SIGKILL)
-    raise RuntimeError(f"{command[-1]} did not start within {timeout:.0f} s: {_tail(log)}")
+    raise RuntimeError(
+        f"{command[-1]} did not start within {timeout:.0f} s "
+        f"({len(seen)} of {workers} workers answered): {_tail(log)}"
+    )
+
+
+WORKER_HEADER = "X-Worker-Pid"  # the health probe's answer names the process serving it
+
+
+def workers_in(args: Sequence[str]) -> int:
+    """The --workers N of a command line (1 when absent)."""
+    args = list(args)
+    for i, arg in enumerate(args[:-1]):
+        if arg == "--workers":
+            return int(args[i + 1])
+    return 1
 
 
 def _tail(log: Path, size: int = 3000) -> str:

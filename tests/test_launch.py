@@ -31,3 +31,34 @@ def test_a_server_that_never_gets_ready_is_killed_and_reported(tmp_path: Path):
     silent = (sys.executable, "-c", "import time, sys; time.sleep(60)")
     with pytest.raises(RuntimeError, match="did not start within 1 s"):
         launch([], tmp_path / "silent.log", command=silent, timeout=1.0)
+
+
+# A server of two "workers": the first three probes are answered by pid 1, the rest by 2;
+# every probe it answers is counted in a file.
+TWO_WORKERS = """
+import sys, http.server
+count, port = sys.argv[1], int(sys.argv[sys.argv.index("--port") + 1])
+class Probe(http.server.BaseHTTPRequestHandler):
+    served = 0
+    def do_GET(self):
+        Probe.served += 1
+        open(count, "w").write(str(Probe.served))
+        self.send_response(200)
+        self.send_header("X-Worker-Pid", "1" if Probe.served <= 3 else "2")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), Probe).serve_forever()
+"""
+
+
+def test_launch_waits_until_every_worker_has_answered(tmp_path: Path):
+    """Clients connecting at once would all land on the first worker up (and keep their
+    connections there): launch returns once as many worker pids as --workers answered."""
+    count = tmp_path / "served"
+    server = (sys.executable, "-c", TWO_WORKERS, str(count))
+    with launch(["--workers", "2"], tmp_path / "two.log", command=server, probe="/"):
+        assert int(count.read_text()) == 4  # pid 1 three times, then pid 2
+    with launch(["--workers", "1"], tmp_path / "one.log", command=server, probe="/"):
+        assert int(count.read_text()) == 1

@@ -15,6 +15,8 @@ import pytest
 from mockcarrier.config import AccountConfig
 from mockcarrier.stores import Acceptance, Arrears, UnknownAccount
 from mockcarrier.stores.sqlite import SqliteStore
+from mockcarrier.stores.sqlite import sends as sqlite_sends
+from mockcarrier.stores.sqlite.sends import NUMBER_AHEAD
 
 from .test_store import acceptance
 
@@ -91,7 +93,7 @@ def test_a_full_disk_refuses_every_send_of_the_group_and_keeps_none(store: Sqlit
     store.accept(acceptance(cost=0))
     store.page_limit = store._scalar("PRAGMA page_count")  # no page to spare
     answers = send_while_the_writer_is_held(
-        store, [acceptance(due_ats=[0.0] * 200, cost=0) for _ in range(3)]
+        store, [acceptance(due_ats=[0.0] * (NUMBER_AHEAD - 1), cost=0) for _ in range(3)]
     )
     store.page_limit = None
     assert all(type(a).__name__ == "StoreError" for a in answers), answers
@@ -113,3 +115,34 @@ def test_a_group_debits_each_account_once_and_reserves_its_counters_once(store: 
     assert store.account("T00001").balance == 100 - 8
     msgids = sorted(a.msgid for a in answers)
     assert msgids == list(range(msgids[0], msgids[0] + 8))  # numbered in one reservation
+
+
+def test_a_big_send_draws_its_fates_outside_the_writer_lock(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send of NUMBER_AHEAD mobiles or more is numbered first, in a transaction of its
+    own; its fates are drawn and rows built with the writer lock free (the other process
+    writes meanwhile); a smaller send's inside its group transaction."""
+    store.set_balance("T00001", count=10 * NUMBER_AHEAD, micros=None)
+    drawn = sqlite_sends.fate_values
+    held: list[bool] = []
+
+    def fate_values(*args: Any) -> Any:
+        held.append(store._writer.locked())
+        return drawn(*args)
+
+    monkeypatch.setattr(sqlite_sends, "fate_values", fate_values)
+    store.accept(acceptance(due_ats=[0.0] * NUMBER_AHEAD))
+    assert held == [False] * NUMBER_AHEAD
+    held.clear()
+    store.accept(acceptance(due_ats=[0.0] * (NUMBER_AHEAD - 1)))
+    assert held == [True] * (NUMBER_AHEAD - 1)
+
+
+def test_a_big_send_refused_for_arrears_leaves_its_ids_unused(store: SqliteStore) -> None:
+    """Numbered before its debit: refused, its ids are never given to another send."""
+    with pytest.raises(Arrears):
+        store.accept(acceptance(due_ats=[0.0] * NUMBER_AHEAD))
+    assert store.account("T00001").balance == 3
+    assert store.messages("T00001") == []
+    assert store.reserve_ids(1) == NUMBER_AHEAD + 1

@@ -42,7 +42,8 @@ def access_of(token: str) -> Access | None:
     return access_for(
         token,
         c.settings.admin_token,
-        [r.config for r in c.store.accounts()],
+        # the accounts as of the store's version (snapshot.py): one read a request, not all
+        [r.config for r in c.snapshot().accounts.values()],
         loopback=is_loopback(request.remote_addr or ""),
     )
 

@@ -139,7 +139,10 @@ MAGIC_OUTCOMES: dict[str, Fate] = {
 
 
 def magic_outcome(mobile: MobileNumber) -> Fate | None:
-    match = MAGIC_RE.match(mobile.national)
+    national = mobile.national
+    if national[3:10] != "0000000":  # MAGIC_RE's zeros, asked first: a batch asks 1000 times
+        return None
+    match = MAGIC_RE.match(national)
     return MAGIC_OUTCOMES.get(match.group(1)) if match else None
 
 

@@ -292,21 +292,22 @@ def accept(
     ctx.warnings.extend(dict.fromkeys(i for item in items for i in item.issues))
     issue_lists = {id(item.issues): item.issues for item in items}  # by identity
     flagged = {key: (*issues, *request_flags) for key, issues in issue_lists.items()}
+    # positional, in Message's field order: keyword arguments cost twice as much a message
     messages = [
         Message(
-            position=position,  # §3.3 its msgid = the answer's msgid + position - 1
-            mobile=item.mobile.raw,
-            operator=item.mobile.operator._value_,  # the Enum's value, without its property
-            text=item.text if shared_text is None else None,
-            pktotal=pktotal,
-            custid=item.custid,
-            svrtype=item.svrtype,
-            exno=item.exno,
-            spno=spno(cfg.channel, item.exno),
-            exdata=item.exdata,
-            issues=flagged[id(item.issues)],
-            fate=message_fate(ctx, item.mobile),
-        )
+            position,  # §3.3 its msgid = the answer's msgid + position - 1
+            item.mobile.raw,
+            item.mobile.operator._value_,  # the Enum's value, without its property
+            item.text if shared_text is None else None,
+            pktotal,
+            item.custid,
+            item.svrtype,
+            item.exno,
+            spno(cfg.channel, item.exno),
+            item.exdata,
+            flagged[id(item.issues)],
+            message_fate(ctx, item.mobile),
+        )  # fmt: skip
         for position, (item, pktotal) in enumerate(zip(items, pktotals, strict=True), start=1)
     ]
     acceptance = Acceptance(

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mockcarrier.delivery import (
     FAILED_STATUS,
     INVALID_NUMBER,
+    MAGIC_OUTCOMES,
+    MAGIC_RE,
     PROFILES,
     SEGMENT_GAP,
     Fate,
+    magic_outcome,
     outcome_for,
 )
 from mockcarrier.stores.segments import Timing
-from smsapi.mobile import Operator, classify
+from smsapi.mobile import MobileNumber, Operator, classify
 
 SEED = 20200413
 DRAWS = 20_000
@@ -181,3 +186,11 @@ def test_later_segments_report_a_little_later():
 
 def test_unreported_message_has_no_segment_reports():
     assert AT_ZERO.schedule(Fate(None)) is None
+
+
+@given(st.from_regex(r"\A1\d{2}0{7}\d\Z") | st.text(alphabet="0123456789", max_size=13))
+def test_magic_outcome_answers_as_the_magic_pattern(national: str):
+    """The zeros are checked before the pattern; the answer is the pattern's."""
+    match = MAGIC_RE.match(national)
+    expected = MAGIC_OUTCOMES.get(match.group(1)) if match else None
+    assert magic_outcome(MobileNumber(national, national, Operator.CHINA_MOBILE)) == expected

@@ -137,12 +137,20 @@ class StoredMessage:
 
     def due_reports(self, now: float, limit: int) -> list[Report]:
         """The next segments due by now, at most limit, in pknum order."""
-        out: list[Report] = []
-        if self.schedule is None:
+        return [report for _, report in self.due_segments(now, limit)]
+
+    def due_segments(self, now: float, limit: int) -> list[tuple[float, Report]]:
+        """due_reports with each one's due time (a pull orders by it)."""
+        out: list[tuple[float, Report]] = []
+        schedule = self.schedule
+        if schedule is None:
             return out
         pknum = self.reported + 1
-        while pknum <= self.pktotal and len(out) < limit and self.schedule.due(pknum) <= now:
-            out.append(self.report(pknum))
+        while pknum <= self.pktotal and len(out) < limit:
+            due = schedule.due(pknum)
+            if due > now:
+                break
+            out.append((due, self.report(pknum)))
             pknum += 1
         return out
 
@@ -208,14 +216,17 @@ def due_in_order(
     """§2.5 the reports of messages due by now, oldest due first (ties in msgid order), at
     most limit. Given the first `limit` messages by (next_due, msgid), these are the first
     reports of all: each of those messages has one due no later than any report after."""
-    candidates = []
-    for message in messages:
-        if message.schedule is None:
-            continue
-        for report in message.due_reports(now, limit):
-            candidates.append((message.schedule.due(report.pknum), report.msgid, message, report))
-    candidates.sort(key=lambda c: (c[0], c[1]))
+    candidates = [
+        (due, report.msgid, message, report)
+        for message in messages
+        for due, report in message.due_segments(now, limit)
+    ]
+    candidates.sort(key=_due_then_msgid)
     return [(message, report) for _, _, message, report in candidates[:limit]]
+
+
+def _due_then_msgid(candidate: tuple[float, int, StoredMessage, Report]) -> tuple[float, int]:
+    return candidate[0], candidate[1]
 
 
 def views_due_first(views: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:

@@ -102,10 +102,12 @@ WORKER_HEADER = "X-Worker-Pid"  # the health probe's answer names the process se
 
 
 def workers_in(args: Sequence[str]) -> int:
-    """The --workers N of a command line (1 when absent)."""
+    """The --workers N (or --workers=N) of a command line (1 when absent)."""
     args = list(args)
-    for i, arg in enumerate(args[:-1]):
-        if arg == "--workers":
+    for i, arg in enumerate(args):
+        if arg.startswith("--workers="):
+            return int(arg.split("=", 1)[1])
+        if arg == "--workers" and i + 1 < len(args):
             return int(args[i + 1])
     return 1
 

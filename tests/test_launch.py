@@ -60,5 +60,7 @@ def test_launch_waits_until_every_worker_has_answered(tmp_path: Path):
     server = (sys.executable, "-c", TWO_WORKERS, str(count))
     with launch(["--workers", "2"], tmp_path / "two.log", command=server, probe="/"):
         assert int(count.read_text()) == 4  # pid 1 three times, then pid 2
+    with launch(["--workers=2"], tmp_path / "two.log", command=server, probe="/"):
+        assert int(count.read_text()) == 4  # the option's other spelling
     with launch(["--workers", "1"], tmp_path / "one.log", command=server, probe="/"):
         assert int(count.read_text()) == 1

@@ -94,12 +94,8 @@ class Timing:
         Schedule's fields (due_at, due_gap, rtime, rtime_gap); None: never reported."""
         if latency is None:
             return None
-        return (
-            self.start + latency / self.scale,
-            SEGMENT_GAP / self.scale,
-            self.stime + latency,
-            SEGMENT_GAP,
-        )
+        due_gap, rtime_gap = self.gaps
+        return (self.start + latency / self.scale, due_gap, self.stime + latency, rtime_gap)
 
 
 def rescheduled(due_at: float, rtime: str) -> Schedule:
@@ -135,12 +131,9 @@ class StoredMessage:
             self.status, self.errcode, self.errdesc, self.exdata,
         )  # fmt: skip
 
-    def due_reports(self, now: float, limit: int) -> list[Report]:
-        """The next segments due by now, at most limit, in pknum order."""
-        return [report for _, report in self.due_segments(now, limit)]
-
     def due_segments(self, now: float, limit: int) -> list[tuple[float, Report]]:
-        """due_reports with each one's due time (a pull orders by it)."""
+        """The next segments due by now, at most limit, in pknum order: each one's due
+        time (a pull orders by it) and report."""
         out: list[tuple[float, Report]] = []
         schedule = self.schedule
         if schedule is None:

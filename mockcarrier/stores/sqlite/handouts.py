@@ -174,7 +174,7 @@ class SqliteHandouts(Database):
             if now is None:
                 total += message.pktotal - message.reported
             else:
-                total += len(message.due_reports(now, message.pktotal))
+                total += len(message.due_segments(now, message.pktotal))
         return total
 
     def next_due(self, userid: str) -> float | None:

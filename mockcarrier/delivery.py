@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
 import re
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from smsapi.mobile import MobileNumber, Operator
 
@@ -48,32 +47,14 @@ def failed_values(latency: float | None, errcode: str) -> FateValues:
     return (latency, FAILED_STATUS, errcode, "fail")
 
 
-class Draws:
-    """The uniform draws of one message, from BLAKE2b of its key (seed, msgid): seeding a
-    Mersenne Twister anew for every message cost more than the rest of its acceptance."""
+UNIT = 2.0**-53  # a word's top 53 bits times this: uniform in [0, 1)
 
-    __slots__ = ("_next", "_words")
 
-    def __init__(self, key: str) -> None:
-        self._words = struct.unpack("<8Q", hashlib.blake2b(key.encode()).digest())
-        self._next = 0
-
-    def random(self) -> float:
-        """Uniform in [0, 1): 53 bits of the next word (a draw uses at most five)."""
-        word = self._words[self._next % 8]
-        self._next += 1
-        return (word >> 11) * 2.0**-53
-
-    def uniform(self, low: float, high: float) -> float:
-        return low + (high - low) * self.random()
-
-    def gauss(self, mu: float, sigma: float) -> float:
-        """Box-Muller: one normal draw from two uniform ones."""
-        radius = math.sqrt(-2.0 * math.log(1.0 - self.random()))
-        return mu + sigma * radius * math.cos(2.0 * math.pi * self.random())
-
-    def choice(self, options: tuple[str, ...]) -> str:
-        return options[int(self.random() * len(options))]
+def message_words(seed: int, msgid: int) -> tuple[int, ...]:
+    """The eight 64-bit words one message's draws come from: BLAKE2b of its key
+    (seed, msgid). Seeding a Mersenne Twister anew for every message cost more than the
+    rest of its acceptance; a replay (same seed) draws the same words."""
+    return struct.unpack("<8Q", hashlib.blake2b(f"{seed}:{msgid}".encode()).digest())
 
 
 @dataclass(frozen=True)
@@ -85,21 +66,34 @@ class LatencyModel:
     failure_rate: float
     tail_rate: float = 0.005
     tail: tuple[float, float] = (3.0, 8.0)
+    log_median: float = field(init=False, repr=False, compare=False)  # the normal's mean
 
-    def draw(self, rng: Draws | random.Random) -> Fate:
-        return Fate(*self.values(rng))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "log_median", math.log(self.median) if self.median > 0 else 0.0)
 
-    def values(self, rng: Draws | random.Random) -> FateValues:
-        """The draw as (latency, status, errcode, errdesc), the fields of a Fate: a
-        store numbering a thousand messages keeps the values, not the objects."""
+    def values(self, words: tuple[int, ...]) -> FateValues:
+        """The draw from a message's words as (latency, status, errcode, errdesc), the
+        fields of a Fate. The words are used in order, each a uniform u in [0, 1): the
+        tail's chance, then the tail's uniform or Box-Muller's two (a normal draw for the
+        log-normal), then the failure's chance and its code. A median of 0 draws only
+        the failure. Written out, not as calls: a batch draws a thousand."""
+        n = 0
         if self.median <= 0:
             latency = 0.0
-        elif rng.random() < self.tail_rate:
-            latency = rng.uniform(*self.tail)
+        elif (words[0] >> 11) * UNIT < self.tail_rate:
+            low, high = self.tail
+            latency = low + (high - low) * ((words[1] >> 11) * UNIT)
+            n = 2
         else:
-            latency = math.exp(rng.gauss(math.log(self.median), self.sigma))
-        if rng.random() < self.failure_rate:
-            return failed_values(latency, rng.choice(FAILURE_CODES))
+            radius = math.sqrt(-2.0 * math.log(1.0 - (words[1] >> 11) * UNIT))
+            normal = self.log_median + self.sigma * radius * math.cos(
+                2.0 * math.pi * ((words[2] >> 11) * UNIT)
+            )
+            latency = math.exp(normal)
+            n = 3
+        if (words[n] >> 11) * UNIT < self.failure_rate:
+            code = FAILURE_CODES[int((words[n + 1] >> 11) * UNIT * len(FAILURE_CODES))]
+            return failed_values(latency, code)
         return (latency, 0, DELIVERED[0], DELIVERED[1])
 
 
@@ -189,7 +183,7 @@ def drawn_values(seed: int, msgid: int, profile: str, operator: str) -> FateValu
     model = _MODELS.get((profile, operator))
     if model is None:  # first draw of this pair (a batch draws a thousand)
         model = _MODELS[(profile, operator)] = PROFILES[profile][Operator(operator)]
-    return model.values(Draws(f"{seed}:{msgid}"))
+    return model.values(message_words(seed, msgid))
 
 
 _MODELS: dict[tuple[str, str], LatencyModel] = {}  # by (profile, operator value)

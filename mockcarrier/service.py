@@ -292,6 +292,7 @@ def accept(
     ctx.warnings.extend(dict.fromkeys(i for item in items for i in item.issues))
     issue_lists = {id(item.issues): item.issues for item in items}  # by identity
     flagged = {key: (*issues, *request_flags) for key, issues in issue_lists.items()}
+    message_fate = fate_chooser(ctx)
     # positional, in Message's field order: keyword arguments cost twice as much a message
     messages = [
         Message(
@@ -306,7 +307,7 @@ def accept(
             spno(cfg.channel, item.exno),
             item.exdata,
             flagged[id(item.issues)],
-            message_fate(ctx, item.mobile),
+            message_fate(item.mobile),
         )  # fmt: skip
         for position, (item, pktotal) in enumerate(zip(items, pktotals, strict=True), start=1)
     ]
@@ -335,20 +336,26 @@ def accept(
     return answers.send_answer(Result.OK, accepted.msgid, accepted.custid)
 
 
-def message_fate(ctx: Context, mobile: MobileNumber) -> Fate | Drawn:
-    """A fixed fate (invalid or magic number), or the account's profile to draw from
-    once the store has numbered the message (seeded by seed and msgid)."""
-    fixed = fixed_fate(mobile, ctx.settings.magic_numbers, ctx.magic)
-    if fixed is not None:
-        return fixed
-    profile = ctx.cfg.profile_for(mobile.operator.value)
-    drawn = _DRAWN.get(profile)
-    if drawn is None:
-        drawn = _DRAWN[profile] = Drawn(profile)
-    return drawn
+def fate_chooser(ctx: Context) -> Callable[[MobileNumber], Fate | Drawn]:
+    """The request's rule for each message's fate: a fixed fate (invalid or magic
+    number), or the account's profile for its operator, to draw from once the store has
+    numbered the message (seeded by seed and msgid). What the thousand messages of a
+    batch share (the magic switch, the control plane's numbers, the profile of each
+    operator) is looked up once."""
+    magic, custom, cfg = ctx.settings.magic_numbers, ctx.magic, ctx.cfg
+    drawn: dict[str, Drawn] = {}  # by operator value
 
+    def fate(mobile: MobileNumber) -> Fate | Drawn:
+        fixed = fixed_fate(mobile, magic, custom)
+        if fixed is not None:
+            return fixed
+        operator = mobile.operator._value_  # the Enum's value, without its property
+        chosen = drawn.get(operator)
+        if chosen is None:
+            chosen = drawn[operator] = Drawn(cfg.profile_for(operator))
+        return chosen
 
-_DRAWN: dict[str, Drawn] = {}  # one record a profile: a batch names it 1000 times
+    return fate
 
 
 # ---------------------------------------------------------------- the carrier

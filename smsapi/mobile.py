@@ -147,11 +147,20 @@ def mainland_operator(number: str) -> Operator:
     is not 1[3-9] plus 9 digits."""
     # ^1[3-9]\d{9}$ by string methods (a batch classifies a thousand numbers): isdecimal()
     # is \d's class (Unicode Nd); no trailing newline, which $ would let through.
-    if not (len(number) == 11 and number[0] == "1" and number[1] in _SECOND_DIGITS):
+    if len(number) != 11 or not number.isdecimal():
         return Operator.INVALID
-    if not number.isdecimal():
-        return Operator.INVALID
-    for length in _PREFIX_LENGTHS:  # longest first, by dict
+    operator = _BY_SEGMENT.get(number[:4])  # one lookup for every ASCII 1[3-9]xx
+    if operator is not None:
+        return operator
+    if number[0] == "1" and number[1] in _SECOND_DIGITS:  # a Unicode digit in 3rd or 4th
+        return segment_operator(number)
+    return Operator.INVALID
+
+
+def segment_operator(number: str) -> Operator:
+    """The operator of a 1[3-9] number's allocated segment, the longest prefix first
+    (1349 is Telecom's, 134x Mobile's); MAINLAND_OTHER in no allocated segment."""
+    for length in _PREFIX_LENGTHS:
         operator = _BY_PREFIX.get(number[:length])
         if operator is not None:
             return operator
@@ -159,11 +168,17 @@ def mainland_operator(number: str) -> Operator:
 
 
 _SECOND_DIGITS = frozenset("3456789")  # 1[3-9]
+# segment_operator worked out once for each of the 700 ASCII first four digits 1[3-9]xx
+_BY_SEGMENT: dict[str, Operator] = {
+    s: segment_operator(s) for s in (f"1{n:03d}" for n in range(300, 1000))
+}
 
 
 def classify(raw: str) -> MobileNumber:
     """§3.2 mainland without prefix, 0086 + mainland, or 00 + country code + number."""
     number = raw.strip()
+    if len(number) == 11 and number[0] == "1":  # the common case, asked first
+        return MobileNumber(raw, number, mainland_operator(number))
     if number.startswith(CHINA_PREFIX) and len(number) == 15:
         national = number[len(CHINA_PREFIX) :]
         return MobileNumber(raw, national, mainland_operator(national))

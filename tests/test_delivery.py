@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +16,7 @@ from mockcarrier.delivery import (
     PROFILES,
     SEGMENT_GAP,
     Fate,
+    drawn_values,
     magic_outcome,
     outcome_for,
 )
@@ -127,6 +130,36 @@ def test_outcomes_vary_with_the_seed():
     a = [outcome_for(mobile, msgid, 1, "default") for msgid in range(100)]
     b = [outcome_for(mobile, msgid, 2, "default") for msgid in range(100)]
     assert a != b
+
+
+# Draws of earlier versions (seed 7, china_unicom): a replay under one seed must not
+# change from one version of the mock to the next. One vector per path of the draw.
+EARLIER_DRAWS = [
+    ((1, "default"), (1.0638835238849662, 0, "DELIVRD", "success")),  # log-normal
+    ((72, "default"), (1.7790727589413875, 1, "EXPIRED", "fail")),  # failed
+    ((108, "default"), (3.13453097258331, 0, "DELIVRD", "success")),  # the tail
+    ((147, "lossy"), (3.134980406423129, 0, "DELIVRD", "success")),
+    ((108, "lossy"), (3.13453097258331, 1, "MK:0005", "fail")),  # the tail, failed
+    ((5, "instant"), (0.0, 0, "DELIVRD", "success")),  # median 0: no latency drawn
+]
+# sha256 over repr() of 100 000 draws of earlier versions (see the test below)
+EARLIER_DIGEST = "ac619760d9e2f779ec188df50e639588aa76be9074a125a4f6e9a84d50627966"
+
+
+@pytest.mark.parametrize(("key", "values"), EARLIER_DRAWS)
+def test_a_draw_is_the_one_earlier_versions_made(key: tuple[int, str], values: tuple) -> None:
+    msgid, profile = key
+    assert drawn_values(7, msgid, profile, "china_unicom") == values
+
+
+def test_every_draw_of_a_seed_is_the_one_earlier_versions_made() -> None:
+    digest = hashlib.sha256()
+    for offset in range(5000):
+        for profile in ("default", "slow", "lossy", "instant"):
+            for operator in [op for op in Operator if op is not Operator.INVALID]:
+                msgid = 471416709920587777 + offset
+                digest.update(repr(drawn_values(11, msgid, profile, operator.value)).encode())
+    assert digest.hexdigest() == EARLIER_DIGEST
 
 
 def test_instant_profile_delivers_everything_at_once():

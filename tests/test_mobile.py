@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsapi.mobile import Operator, classify, mainland_operator, split_mobiles
+from smsapi.mobile import (
+    Operator,
+    classify,
+    mainland_operator,
+    segment_operator,
+    split_mobiles,
+)
 
 MAINLAND = re.compile(r"1[3-9]\d{9}")  # the platforms' rule, as a regular expression
 
@@ -135,6 +141,18 @@ def test_a_mainland_number_is_exactly_one_then_3_to_9_then_nine_digits(number: s
     """mainland_operator checks the rule by string methods: it agrees with the regular
     expression on every text (Unicode digits included, a trailing newline refused)."""
     assert (mainland_operator(number) is not Operator.INVALID) == bool(MAINLAND.fullmatch(number))
+
+
+@given(
+    st.one_of(
+        st.from_regex(MAINLAND, fullmatch=True),
+        st.from_regex(r"1349\d{7}|134[0-8]\d{7}|170[0-2]\d{7}", fullmatch=True),
+    )
+)
+def test_the_segment_table_names_the_longest_prefix_operator(number: str) -> None:
+    """mainland_operator reads a table of the first four digits: it names the operator
+    of the longest allocated prefix, as the prefix list does (Unicode digits included)."""
+    assert mainland_operator(number) is segment_operator(number)
 
 
 def test_operator_labels():

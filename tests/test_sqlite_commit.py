@@ -146,3 +146,18 @@ def test_a_big_send_refused_for_arrears_leaves_its_ids_unused(store: SqliteStore
     assert store.account("T00001").balance == 3
     assert store.messages("T00001") == []
     assert store.reserve_ids(1) == NUMBER_AHEAD + 1
+
+
+def test_a_batch_is_written_in_a_few_statements_not_one_a_row(store: SqliteStore) -> None:
+    """Each sqlite3 step lets go of the GIL, and a writer waiting to get it back holds
+    the writer lock meanwhile (bulk.py): the 1000 message rows of a batch go in at most
+    ten INSERT statements (chunks of a power of two), each row once, in order."""
+    store.set_balance("T00001", count=1000, micros=None)
+    store.accept(acceptance(cost=0))  # the write connection exists
+    statements: list[str] = []
+    store._write_conn().set_trace_callback(statements.append)
+    accepted = store.accept(acceptance(due_ats=[0.0] * 1000))
+    store._write_conn().set_trace_callback(None)
+    assert 1 <= sum(s.startswith("INSERT INTO messages") for s in statements) <= 10
+    rows = store._read("SELECT msgid, position FROM messages WHERE request_id = ?", (2,))
+    assert [tuple(r) for r in rows] == [(accepted.msgid + p - 1, p) for p in range(1, 1001)]

@@ -1,9 +1,10 @@
 """A send in one durable step: bill, reserve counters, keep one row per message.
 
 The sends of a group transaction (commit.py) are written together: one debit per account
-when the group's total can be paid, one counter reservation, one executemany of request
-rows and one of message rows, whatever the group's size. A message row keeps only its own
-values; what it shares with its request is kept once, on the request row (schema.py)."""
+when the group's total can be paid, one counter reservation, the request rows and the
+message rows each in a few statements of many rows (bulk.py), whatever the group's size.
+A message row keeps only its own values; what it shares with its request is kept once,
+on the request row (schema.py)."""
 
 from __future__ import annotations
 
@@ -17,27 +18,26 @@ from smsapi.msgid import mobile_msgid
 from ... import ids
 from ..interface import Acceptance, Accepted, Arrears, StoreError, UnknownAccount
 from ..segments import Timing, fate_values
+from .bulk import insert_rows
 from .commit import GroupCommitter
 from .db import Database
 
 REQUEST_INSERT = (
     "INSERT INTO requests (id, userid, endpoint, msgid, custid, text, fmt, auth_mode, "
     "mobiles, segments, accepted_at, pktotal, svrtype, exno, spno, exdata, issues, stime, "
-    "due_gap, rtime_gap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+    "due_gap, rtime_gap) VALUES"
+)  # rows by bulk.insert_rows
 # A message that shares its request's values (every message of a batch_send): the
 # shared columns stay NULL (schema.py).
 MESSAGE_INSERT = (
     "INSERT INTO messages (msgid, request_id, userid, position, mobile, operator, latency, "
-    "status, errcode, errdesc, due_at, rtime, next_due) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "status, errcode, errdesc, due_at, rtime, next_due) VALUES"
 )
 # A message with values of its own (a multi_send item unlike the first).
 OWN_MESSAGE_INSERT = (
     "INSERT INTO messages (msgid, request_id, userid, position, mobile, operator, latency, "
     "status, errcode, errdesc, due_at, rtime, next_due, text, pktotal, custid, svrtype, "
-    "exno, spno, exdata, issues) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "exno, spno, exdata, issues) VALUES"
 )
 
 
@@ -185,10 +185,9 @@ def accept_group(
         own.extend(send.own)
         answers.append(send.accepted)
     if requests:
-        conn.executemany(REQUEST_INSERT, requests)
-        conn.executemany(MESSAGE_INSERT, messages)
-        if own:
-            conn.executemany(OWN_MESSAGE_INSERT, own)
+        insert_rows(conn, REQUEST_INSERT, requests)
+        insert_rows(conn, MESSAGE_INSERT, messages)
+        insert_rows(conn, OWN_MESSAGE_INSERT, own)
     return answers
 
 

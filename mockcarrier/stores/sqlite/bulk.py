@@ -20,23 +20,37 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-MAX_CHUNK = 1024  # rows a statement: 1024 × 21 columns, within SQLite's 32 766 variables
+MAX_CHUNK = 1024  # rows a statement at most
+OLD_VARIABLE_LIMIT = 999  # SQLite before 3.32 (Python 3.10 cannot ask the library)
 
 
 def insert_rows(conn: sqlite3.Connection, insert: str, rows: list[tuple[Any, ...]]) -> None:
     """Run insert ("INSERT INTO t (a, b) VALUES") for every row, in chunks of a power of
-    two rows, each one statement."""
+    two rows, each one statement within the library's limit of variables."""
+    if not rows:
+        return
+    width = len(rows[0])
+    most = max(1, variable_limit(conn) // width)
     start = 0
     while start < len(rows):
-        size = chunk_size(len(rows) - start)
+        size = chunk_size(len(rows) - start, most)
         chunk = rows[start : start + size]
-        conn.execute(values_statement(insert, len(chunk[0]), size), list(chain(*chunk)))
+        conn.execute(values_statement(insert, width, size), list(chain(*chunk)))
         start += size
 
 
-def chunk_size(remaining: int) -> int:
-    """The largest power of two at most remaining (and MAX_CHUNK)."""
-    return min(MAX_CHUNK, 1 << (remaining.bit_length() - 1))
+def chunk_size(remaining: int, most: int = MAX_CHUNK) -> int:
+    """The largest power of two at most remaining, most and MAX_CHUNK."""
+    return 1 << (min(remaining, most, MAX_CHUNK).bit_length() - 1)
+
+
+def variable_limit(conn: sqlite3.Connection) -> int:
+    """How many variables (?) one statement may bind with this SQLite library (250 000
+    in Debian's, 32 766 by default since 3.32, 999 before)."""
+    getlimit = getattr(conn, "getlimit", None)  # Python 3.11
+    if getlimit is None:
+        return OLD_VARIABLE_LIMIT
+    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 @lru_cache(maxsize=64)

@@ -41,13 +41,17 @@ def authenticate(
     settings: Settings,
     now: datetime,
     snapshot: Snapshot | None = None,
+    count_failure: bool = True,
 ) -> AuthOutcome:
     """Who sent this request, or the §4 code that refuses it; a replayed digest is
     refused (mockcarrier.replay), a refusal's reason vague unless verbose_reasons.
     Accounts and the lockout come from the snapshot (cache.current() unless given):
-    a request that changes nothing reads no account from the store."""
+    a request that changes nothing reads no account from the store. count_failure
+    False: a failed login is not counted towards the lockout (the caller checks the
+    request again on a fresh snapshot, which counts it)."""
     snapshot = snapshot or cache.current()
-    outcome = _authenticate(fields, remote_addr, cache, snapshot, settings, now)
+    store = cache.store if count_failure else None
+    outcome = _authenticate(fields, remote_addr, cache, store, snapshot, settings, now)
     if outcome.result == Result.AUTH_FAILED and not settings.verbose_reasons:
         outcome.reason = VAGUE_REASON
     if outcome.ok and outcome.mode == "md5" and _replayed(fields, settings):
@@ -81,11 +85,11 @@ def _authenticate(
     fields: dict[str, Any],
     remote_addr: str,
     cache: Snapshots,
+    store: Store | None,
     snapshot: Snapshot,
     settings: Settings,
     now: datetime,
 ) -> AuthOutcome:
-    store = cache.store
     apikey = text_value(fields.get("apikey"))
     if apikey:  # §3.1 apikey present: userid and pwd are not used
         account = snapshot.account_by_apikey(apikey)
@@ -179,8 +183,11 @@ def address_allowed(remote_addr: str, allowed: list[str]) -> bool:
     return any(address in ipaddress.ip_network(net, strict=False) for net in allowed)
 
 
-def _failed(store: Store, key: str, epoch: float, reason: str, settings: Settings) -> AuthOutcome:
-    if key:  # a request that names no account cannot lock one
+def _failed(
+    store: Store | None, key: str, epoch: float, reason: str, settings: Settings
+) -> AuthOutcome:
+    """A failed login, counted in store (None: not counted)."""
+    if key and store is not None:  # a request that names no account cannot lock one
         # kept as long as the lockout looks back: the failure log stays bounded
         store.record_auth_failure(key, epoch, keep=settings.lockout_window)
     return AuthOutcome(Result.AUTH_FAILED, reason=reason)

@@ -12,7 +12,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,7 @@ from .stores import (
     Drawn,
     Message,
     Mo,
+    StaleSnapshot,
     Store,
     StoreError,
 )
@@ -90,6 +91,8 @@ class Context:
     warnings: list[str] = field(default_factory=list)  # the request's flags, on each message
     # The defect layer's memory of this process (reports-handed-twice)
     handouts: defect_modes.HandOuts = field(default_factory=defect_modes.HandOuts)
+    # The snapshot version an optimistic send was checked against (Acceptance.version)
+    version: int | None = None
 
     @property
     def cfg(self) -> AccountConfig:
@@ -327,6 +330,7 @@ def accept(
         accepted_at=ctx.epoch,
         time_scale=ctx.settings.time_scale,
         messages=messages,
+        version=ctx.version,
     )
     acceptance = defect_modes.acceptance(ctx.defects, acceptance)  # billing, report delay
     try:
@@ -359,6 +363,12 @@ def fate_chooser(ctx: Context) -> Callable[[MobileNumber], Fate | Drawn]:
 
 
 # ---------------------------------------------------------------- the carrier
+
+
+class Recheck(Exception):
+    """An optimistic send (run on the cached snapshot, its version checked by the store's
+    own step) that cannot conclude on it: the version moved, or it was refused. Nothing
+    of it was kept; the request is handled again on the snapshot as it is now."""
 
 
 @dataclass
@@ -439,11 +449,40 @@ class Carrier:
             # the reason says so loudly, or the developer checks the password (C14).
             fields = {}
             handled.reason = f"{UNREADABLE} {exc}"[:300]
+        optimistic = self._optimistic_snapshot(endpoint)
+        if optimistic is not None:
+            attempt = replace(handled, warnings=[*handled.warnings])
+            try:
+                return self._attempt(attempt, fields, remote_addr, optimistic)
+            except Recheck:
+                pass  # nothing of it was kept: handled again on the snapshot as it is now
+        return self._attempt(handled, fields, remote_addr, None)
+
+    def _optimistic_snapshot(self, endpoint: str) -> Snapshot | None:
+        """The cached snapshot, unchecked, for a send on a store that checks the version
+        in the send's own step (Store.checks_version: one round trip a send instead of
+        two); None: read the version first. Not with fault rules: a firing is a write."""
+        if not self.store.checks_version or endpoint not in SEND_ENDPOINTS:
+            return None
+        snapshot = self.snapshots.cached()
+        return snapshot if snapshot is not None and not snapshot.rules else None
+
+    def _attempt(
+        self,
+        handled: Handled,
+        fields: dict[str, Any],
+        remote_addr: str,
+        optimistic: Snapshot | None,
+    ) -> Handled:
+        """One go at the request: on the snapshot as of the store's version, or on the
+        optimistic one (raises Recheck when it cannot conclude on it)."""
+        endpoint = handled.endpoint
         ctl: Control | None = None
         try:
-            snapshot = self.snapshots.current()  # the one store read of a quiet request
+            # the one store read of a quiet request (none for an optimistic send)
+            snapshot = optimistic or self.snapshots.current()
             ctl = snapshot.control
-            handled.answer_fmt = defect_modes.answer_format(ctl.defects, fmt)
+            handled.answer_fmt = defect_modes.answer_format(ctl.defects, handled.fmt)
             fired = faults.fire(
                 self.store, snapshot.rules, endpoint, lambda: named_userid(snapshot, fields)
             )
@@ -455,8 +494,14 @@ class Carrier:
             if delay is not None:
                 time.sleep(delay.delay_ms / 1000)
             handled.fault = faults.first(fired, faults.TRUNCATE, faults.MALFORMED)
-            self._run(handled, fields, remote_addr, snapshot)
+            self._run(handled, fields, remote_addr, snapshot, checked=optimistic is None)
+        except (Recheck, StaleSnapshot):
+            if optimistic is None:  # cannot happen: a checked send carries no version
+                raise StoreError("stale snapshot on a checked request") from None
+            raise Recheck() from None
         except Refusal as refusal:
+            if optimistic is not None and self._moved(optimistic):
+                raise Recheck() from None  # refused on a state that had changed
             handled.answer = answers.failure_answer(endpoint, refusal.result)
             handled.reason = handled.reason or refusal.reason
         except StoreError as exc:
@@ -466,6 +511,14 @@ class Carrier:
             log.exception("unexpected failure on %s", endpoint)
             handled.reason = "internal error"
         return self._distorted(handled, ctl)
+
+    def _moved(self, snapshot: Snapshot) -> bool:
+        """Whether the state moved since snapshot (a store failure: cannot tell, so it
+        did; the checked attempt answers the failure)."""
+        try:
+            return self.snapshots.moved(snapshot)
+        except StoreError:
+            return True
 
     @staticmethod
     def _distorted(handled: Handled, ctl: Control | None) -> Handled:
@@ -485,15 +538,26 @@ class Carrier:
             handled.fault = rule
 
     def _run(
-        self, handled: Handled, fields: dict[str, Any], remote_addr: str, snapshot: Snapshot
+        self,
+        handled: Handled,
+        fields: dict[str, Any],
+        remote_addr: str,
+        snapshot: Snapshot,
+        checked: bool = True,
     ) -> None:
+        """The request on snapshot; checked False: an optimistic send, whose store step
+        checks snapshot.version (a refused login is not counted here: Recheck)."""
         ctl = snapshot.control
         now = ctl.now()
         settings = ctl.settings
-        outcome = authenticate(fields, remote_addr, self.snapshots, settings, now, snapshot)
+        outcome = authenticate(
+            fields, remote_addr, self.snapshots, settings, now, snapshot, count_failure=checked
+        )
         if not outcome.ok and not defect_modes.checks_auth(ctl.defects):
             outcome = unchecked(snapshot, fields, outcome)
         if not outcome.ok:
+            if not checked:
+                raise Recheck()  # counted towards the lockout only on a checked snapshot
             raise Refusal(outcome.result, handled.reason or outcome.reason)
         assert outcome.account is not None
         cfg = outcome.account.config
@@ -523,6 +587,7 @@ class Carrier:
                 magic=ctl.magic,
                 warnings=handled.warnings,
                 handouts=self.handouts,
+                version=None if checked else snapshot.version,
             )
             handled.answer = HANDLERS[handled.endpoint](ctx, fields)
         if handled.endpoint in SEND_ENDPOINTS and cfg.push_enabled and self.on_new_work:

@@ -9,10 +9,15 @@ carrier reads that one value per request and reloads the rest only when it moved
 
 The rule: a snapshot is labelled with the version read *before* its contents, so it is
 never newer in name than in content; a change that lands while it loads moves the
-version again, and the next request reloads. What is not cached: balances (get_balance
-and the store's accept read them live; the balances inside the cached AccountRecords
-are as of the load and must not be read) and a fault rule's remaining count (the store's
-consume_fault decides each firing, and bumps the version when it spends a rule).
+version again, and the next request reloads. A send on a store that checks the version
+in the send's own step (Store.checks_version: Redis, where reading it is a round trip)
+reads none: it runs on cached(), and the store refuses it unwritten when the version
+moved (service.Carrier handles it again on a fresh snapshot).
+
+What is not cached: balances (get_balance and the store's accept read them live; the
+balances inside the cached AccountRecords are as of the load and must not be read) and a
+fault rule's remaining count (the store's consume_fault decides each firing, and bumps
+the version when it spends a rule).
 """
 
 from __future__ import annotations
@@ -74,6 +79,15 @@ class Snapshots:
             if snapshot is None or snapshot.version != version:
                 snapshot = self._snapshot = self.load(version)
         return snapshot
+
+    def cached(self) -> Snapshot | None:
+        """The snapshot last loaded, not checked against the store's version (for a send
+        whose store step checks it: Store.checks_version)."""
+        return self._snapshot
+
+    def moved(self, snapshot: Snapshot) -> bool:
+        """Whether the store's version moved since snapshot was loaded."""
+        return self.store.version() != snapshot.version
 
     def load(self, version: int) -> Snapshot:
         """The state as of version (read after it, so possibly newer: see the rule)."""

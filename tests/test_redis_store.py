@@ -5,6 +5,7 @@ rules both stores keep are in tests/test_store.py and tests/test_store_equivalen
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import threading
 import time
@@ -18,7 +19,7 @@ from mockcarrier import ids
 from mockcarrier.config import AccountConfig
 from mockcarrier.delivery import Fate
 from mockcarrier.launch import RedisServer
-from mockcarrier.stores import StoreError
+from mockcarrier.stores import StaleSnapshot, StoreError
 from mockcarrier.stores.interface import Drawn
 from mockcarrier.stores.redis import DEFAULT_RETENTION, RedisStore
 from mockcarrier.stores.redis.connection import bucket
@@ -111,6 +112,23 @@ def test_a_get_rpt_is_one_evalsha(quiet_redis: RedisServer):
     got: list = []
     assert commands_of(quiet_redis, lambda: got.extend(taken(store, 1.0))) == ["EVALSHA"]
     assert len(got) == 10
+
+
+def test_a_send_checked_against_a_moved_version_writes_nothing(redis_server: RedisServer):
+    """The send script checks the version the request was checked against (one round
+    trip: service.Carrier sends on the cached snapshot): moved, nothing is billed or kept
+    and its counters go to the next send; the version as it is, the send is kept."""
+    store, _ = opened(redis_server)
+    version = store.version()
+    store.record_auth_failure("T00001", time.time())  # moves the version
+    before = store.account("T00001")
+    with pytest.raises(StaleSnapshot):
+        store.accept(dataclasses.replace(acceptance(), version=version))
+    assert store.account("T00001") == before
+    assert store.messages("T00001") == []
+    accepted = store.accept(dataclasses.replace(acceptance(), version=store.version()))
+    assert counter_of(accepted.msgid) == 1  # the refused send's counter, not skipped
+    assert store.account("T00001").balance == before.balance - 1
 
 
 def test_counters_come_from_a_block_reserved_once_per_ten_thousand(quiet_redis: RedisServer):

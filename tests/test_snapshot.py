@@ -19,6 +19,8 @@ from mockcarrier import control, faults
 from mockcarrier.config import AccountConfig, Settings
 from mockcarrier.service import Carrier
 from mockcarrier.snapshot import Snapshots
+from mockcarrier.stores import Store, StoreError
+from mockcarrier.stores.redis import RedisStore
 from mockcarrier.stores.sqlite import SqliteStore
 from smsapi import Client
 from smsapi.codec import Format, encode_form
@@ -160,6 +162,126 @@ def test_a_count_under_the_lockout_stays_cached_and_one_over_is_read_again(db):
         assert counted.calls["auth_failures_since"] == 4
     finally:
         store.close()
+
+
+# ---------------------------------------------------------------- sends, both stores
+# A send on a store that checks the version in the send's own step (Redis: the send
+# script) runs on the cached snapshot without reading the version first; the rules
+# above must hold for it all the same.
+
+
+@pytest.fixture
+def handles() -> Iterator[list[Store]]:
+    """Handles on one store (each as another process or instance has); the first put
+    in its start-time control state."""
+    opened: list[Store] = []
+    yield opened
+    for store in opened:
+        store.close()
+
+
+def on_store(store_url: str, tmp_path: Path, handles: list[Store]) -> tuple[Carrier, Counted]:
+    db = str(tmp_path / "mock.db")
+    store: Any = RedisStore(store_url) if store_url else SqliteStore(db)
+    handles.append(store)
+    settings = Settings(db=db, store=store_url, seed=7, accounts=[ACCOUNT], lockout_failures=3)
+    if len(handles) == 1:
+        store.ensure_accounts([ACCOUNT])
+        control.initialise(store, settings)
+    counted = Counted(store)
+    return Carrier(settings, counted), counted
+
+
+def send(c: Carrier, **fields: Any) -> dict[str, Any]:
+    return call(c, "single_send", mobile="13800138000", content="x", **fields)
+
+
+def test_a_send_reads_the_version_first_only_where_the_store_does_not_check_it(
+    store_url, tmp_path, handles
+):
+    c, counted = on_store(store_url, tmp_path, handles)
+    assert send(c)["result"] == 0  # the snapshot is loaded
+    counted.calls.clear()
+    assert [send(c)["result"] for _ in range(3)] == [0, 0, 0]
+    assert counted.calls["accept"] == 3
+    assert counted.calls["version"] == (0 if c.store.checks_version else 3)
+    assert not {name: counted.calls[name] for name in CACHED if counted.calls[name]}
+
+
+def test_a_defect_switched_elsewhere_applies_to_the_next_send(store_url, tmp_path, handles):
+    one, _ = on_store(store_url, tmp_path, handles)
+    two, _ = on_store(store_url, tmp_path, handles)
+    assert send(two)["custid"] != ""
+    control.set_defects(one.store, ["custid-not-echoed"])
+    assert send(two)["custid"] == ""
+
+
+def test_a_password_changed_elsewhere_is_checked_on_the_next_send(store_url, tmp_path, handles):
+    one, _ = on_store(store_url, tmp_path, handles)
+    two, _ = on_store(store_url, tmp_path, handles)
+    assert send(two)["result"] == 0
+    one.store.put_account(AccountConfig(**{**ACCOUNT.to_dict(), "password": "222222"}))
+    assert send(two, pwd="222222")["result"] == 0
+    assert send(two)["result"] == -100001
+
+
+def test_a_fault_added_elsewhere_fires_on_the_next_send(store_url, tmp_path, handles):
+    one, _ = on_store(store_url, tmp_path, handles)
+    two, _ = on_store(store_url, tmp_path, handles)
+    assert send(two)["result"] == 0
+    faults.add(one.store, {"action": "result", "result": -100999, "count": 1})
+    assert [send(two)["result"], send(two)["result"]] == [-100999, 0]
+
+
+def test_a_send_refused_on_a_state_changed_elsewhere_is_checked_again(store_url, tmp_path, handles):
+    """Refused on the cached snapshot (1001 mobiles), then allowed by a defect switched on
+    elsewhere meanwhile: the refusal is not the carrier's answer, the state's now is."""
+    one, _ = on_store(store_url, tmp_path, handles)
+    two, _ = on_store(store_url, tmp_path, handles)
+    assert send(two)["result"] == 0
+    control.set_defects(one.store, ["batch-limit-ignored"])
+    mobiles = ",".join(f"139{n:08d}" for n in range(1001))
+    assert call(two, "batch_send", mobile=mobiles, content="x")["result"] == 0
+
+
+def test_a_fault_firing_on_a_send_is_counted_once_when_the_state_moved_elsewhere(
+    store_url, tmp_path, handles
+):
+    """A firing is a write: a send whose cached snapshot holds fault rules reads the
+    version first, so it is not handled twice (and its rule spent twice) when another
+    change landed meanwhile."""
+    one, _ = on_store(store_url, tmp_path, handles)
+    two, _ = on_store(store_url, tmp_path, handles)
+    faults.add(one.store, {"action": "delay", "delay_ms": 1, "count": 3})
+    assert send(two)["result"] == 0  # fired once; the snapshot holds the rule
+    control.set_defects(one.store, ["custid-not-echoed"])
+    assert send(two)["custid"] == ""
+    assert [f["remaining"] for f in one.store.faults()] == [1]
+
+
+def test_a_send_refused_while_the_store_fails_is_answered_in_the_documents_shape(
+    store_url, tmp_path, handles
+):
+    """Refused on the cached snapshot, the version cannot be read (the store is down):
+    the answer is the store failure's (-100999), never an exception out of handle()."""
+    c, counted = on_store(store_url, tmp_path, handles)
+    assert send(c)["result"] == 0
+
+    def version() -> int:
+        raise StoreError("redis: connection refused")
+
+    counted.version = version  # type: ignore[method-assign]
+    mobiles = ",".join(f"139{n:08d}" for n in range(1001))
+    assert call(c, "batch_send", mobile=mobiles, content="x")["result"] == -100999
+
+
+def test_a_failed_login_on_a_send_counts_once_towards_the_lockout(store_url, tmp_path, handles):
+    c, _ = on_store(store_url, tmp_path, handles)
+    assert send(c)["result"] == 0
+    assert [send(c, pwd="wrong")["result"] for _ in range(2)] == [-100001] * 2
+    assert send(c)["result"] == 0  # two failures: under the lockout of 3
+    assert send(c, pwd="wrong")["result"] == -100001
+    assert send(c)["result"] == -100002  # the third locks it, right password or not
 
 
 # ---------------------------------------------------------------- served, two processes

@@ -49,6 +49,12 @@ class UnknownAccount(KeyError):
     pass
 
 
+class StaleSnapshot(Exception):
+    """The version a send was checked against (Acceptance.version) moved before the
+    store kept it: nothing written; the caller checks the request again on the state
+    as it is now (mockcarrier/snapshot.py)."""
+
+
 @dataclass
 class AccountRecord:
     config: AccountConfig
@@ -106,6 +112,11 @@ class Acceptance:
     time_scale: float
     messages: list[Message] = field(default_factory=list)
     delay: float = 0.0  # real seconds every report comes later (defect layer)
+    # The store version the request was checked against, for a store that checks it in
+    # the send's own step (Store.checks_version): StaleSnapshot when it moved. None: the
+    # caller read the version itself before checking the request (a store that does not
+    # check it ignores it).
+    version: int | None = None
 
     @property
     def mobiles(self) -> int:
@@ -184,6 +195,11 @@ class Store(Protocol):
         read this one value per request."""
         ...
 
+    # True: accept() checks Acceptance.version in the send's own step (one round trip
+    # where reading the version first would be another: Redis); False: the version is
+    # cheap to read first (SQLite reads a file the writers post it in).
+    checks_version: bool
+
     # ------------------------------------------------------------ accounts
     def ensure_accounts(self, accounts: list[AccountConfig]) -> None: ...
     def put_account(self, cfg: AccountConfig, reset_balance: bool = False) -> None: ...
@@ -203,7 +219,8 @@ class Store(Protocol):
     # ------------------------------------------------------------ sending
     def accept(self, acceptance: Acceptance) -> Accepted:
         """Bill, reserve one counter per message, keep the messages: one durable step.
-        Raises Arrears (nothing written), UnknownAccount, StoreError."""
+        Raises Arrears (nothing written), UnknownAccount, StaleSnapshot (checks_version
+        and acceptance.version moved: nothing written), StoreError."""
         ...
 
     def reserve_ids(self, count: int) -> int:

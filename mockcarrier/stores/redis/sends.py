@@ -18,7 +18,14 @@ from typing import Any
 from smsapi.msgid import mobile_msgid
 
 from ... import ids
-from ..interface import Acceptance, Accepted, Arrears, StoreError, UnknownAccount
+from ..interface import (
+    Acceptance,
+    Accepted,
+    Arrears,
+    StaleSnapshot,
+    StoreError,
+    UnknownAccount,
+)
 from ..segments import Timing, fate_values
 from .connection import LUA_INDEX, Connection, bucket
 from .rows import dumps, message_json, request_json
@@ -33,9 +40,12 @@ ACCEPT = (
 -- messages with reports, then the messages in one JSON array (one argument: redis-py
 -- packs each argument apart), each [JSON, pktotal, due gap, segment 1's due time (''
 -- never reported), mobile bucket, own custid bucket ('' the send's)]: times as text,
--- exact.
--- Returns 1; -1 unknown account, -2 arrears.
+-- exact; then the store version the request was checked against ('' not checked).
+-- Returns 1; -1 unknown account, -2 arrears, -3 the version moved (nothing written).
 local P, u = ARGV[1], ARGV[2]
+if ARGV[12] ~= '' and (redis.call('GET', P .. ':version') or '0') ~= ARGV[12] then
+  return -3
+end
 local acct = P .. ':account:' .. u
 local have = redis.call('HGET', acct, ARGV[3])
 if not have then return -1 end
@@ -124,8 +134,11 @@ class RedisSends(Connection):
     def reserve_ids(self, count: int) -> int:
         return self._counters(count)
 
+    checks_version = True  # the version is a round trip: the send's script checks it
+
     def accept(self, acceptance: Acceptance) -> Accepted:
-        """Bill, number, keep the messages: one EVALSHA (and, once per block, one more)."""
+        """Bill, number, keep the messages: one EVALSHA (and, once per block, one more),
+        which first checks the version the request was checked against, if given."""
         a = acceptance
         first = self._counters(a.mobiles)
         base = ids.compose(a.prefix, first)
@@ -147,12 +160,15 @@ class RedisSends(Connection):
         args: list[Any] = [
             self.prefix, a.userid, field, cost, -cost, first, request_json(a, custid),
             bucket(custid), self.retention, reported, dumps(rows),
+            "" if a.version is None else str(a.version),
         ]  # fmt: skip
         got = self._run("ACCEPT", args)  # on an error its counters are skipped, not reused
-        if got in (-1, -2):
+        if got in (-1, -2, -3):
             self._give_back(first, a.mobiles)
             if got == -1:
                 raise UnknownAccount(a.userid)
+            if got == -3:
+                raise StaleSnapshot()
             raise Arrears()
         return Accepted(base, custid)
 

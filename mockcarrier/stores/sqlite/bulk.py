@@ -35,7 +35,7 @@ def insert_rows(conn: sqlite3.Connection, insert: str, rows: list[tuple[Any, ...
     while start < len(rows):
         size = chunk_size(len(rows) - start, most)
         chunk = rows[start : start + size]
-        conn.execute(values_statement(insert, width, size), list(chain(*chunk)))
+        conn.execute(values_statement(insert, width, size), list(chain.from_iterable(chunk)))
         start += size
 
 

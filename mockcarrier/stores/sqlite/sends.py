@@ -55,6 +55,8 @@ class SqliteSends(Database):
             self._write, accept_group
         )
 
+    checks_version = False  # version() reads the board, no SQLite call: read it first
+
     def accept(self, acceptance: Acceptance) -> Accepted:
         """Bill, reserve one counter per message, keep the messages: one durable step,
         in the transaction of the sends that arrive with it (commit.py). Raises Arrears

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shlex
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,6 +109,48 @@ class Transport(Protocol):
 IDLE_RECONNECT_SECONDS = 1.0
 
 
+class SessionUse:
+    """When a session's pooled connections were last used, and how many requests are on
+    them now: shared by every Client of the session (the suite makes a Client per call
+    on one session; a clock of each Client's own saw a new Client as just used)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.busy = 0
+        self.lock = threading.Lock()
+
+    def start(self, close: Callable[[], None] | None) -> None:
+        """A request goes out: the pool dropped first if it sat unused long enough (never
+        under a request in flight on another thread)."""
+        with self.lock:
+            idle = time.monotonic() - self.last
+            if close is not None and not self.busy and idle > IDLE_RECONNECT_SECONDS:
+                close()
+            self.busy += 1
+
+    def end(self) -> None:
+        with self.lock:
+            self.busy -= 1
+            self.last = time.monotonic()
+
+
+_USES: weakref.WeakKeyDictionary[Any, SessionUse] = weakref.WeakKeyDictionary()
+_USES_LOCK = threading.Lock()
+
+
+def session_use(session: Any) -> SessionUse:
+    """The session's SessionUse (one of its own for a transport that takes no weak
+    reference)."""
+    with _USES_LOCK:
+        try:
+            use = _USES.get(session)
+            if use is None:
+                use = _USES[session] = SessionUse()
+        except TypeError:
+            use = SessionUse()
+    return use
+
+
 class Client:
     """A client of attachment 6.
 
@@ -144,7 +188,7 @@ class Client:
         self.session: Transport = session or requests.Session()
         self.clock = clock
         self.last_exchange: Exchange | None = None
-        self._last_used = time.monotonic()
+        self._use = session_use(self.session)
 
     # ------------------------------------------------------------ low level
 
@@ -166,27 +210,21 @@ class Client:
         url = f"{self.base_url}{ENDPOINTS[endpoint].path}"
         headers = {"Content-Type": content_type}
         exchange = Exchange("POST", url, headers, body)
-        self._fresh_connection_after_idle()
+        # a transport without close() (the load tests') keeps its own connections
+        self._use.start(getattr(self.session, "close", None))
         started = time.perf_counter()
         try:
             response = self.session.post(url, data=body, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             raise TransportError(f"{endpoint}: {exc}") from exc
         finally:
-            self._last_used = time.monotonic()
+            self._use.end()
         exchange.elapsed = time.perf_counter() - started
         exchange.status = response.status_code
         exchange.answer_headers = dict(response.headers)
         exchange.answer_body = response.content
         self.last_exchange = exchange
         return exchange
-
-    def _fresh_connection_after_idle(self) -> None:
-        """Drop the pooled connections unused for IDLE_RECONNECT_SECONDS (a transport
-        without close(), such as the load tests', keeps its own)."""
-        close = getattr(self.session, "close", None)
-        if close is not None and time.monotonic() - self._last_used > IDLE_RECONNECT_SECONDS:
-            close()
 
     def call(
         self, endpoint: str, fields: dict[str, Any], fmt: Format | str | None = None

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from smsapi import Client, ContentEncodingError, SmsApiError
 from smsapi import client as client_module
@@ -86,3 +87,33 @@ def test_a_connection_left_idle_is_not_reused(answering: str, monkeypatch) -> No
     first, again, after_idle = _Answering.ports
     assert again == first
     assert after_idle != first
+
+
+def test_a_connection_left_idle_is_not_reused_by_a_new_client_of_the_session(
+    answering: str, monkeypatch
+) -> None:
+    """The suite makes a Client per call on one session: the idle clock is the
+    session's, so a new Client does not send on a connection the server may be closing."""
+    monkeypatch.setattr(client_module, "IDLE_RECONNECT_SECONDS", 0.2)
+    session = requests.Session()
+    Client(answering, "J10003", "111111", session=session).get_balance()
+    Client(answering, "J10003", "111111", session=session).get_balance()
+    time.sleep(0.3)  # the idleness under test, not a wait for anything
+    Client(answering, "J10003", "111111", session=session).get_balance()
+    first, again, after_idle = _Answering.ports
+    assert again == first
+    assert after_idle != first
+
+
+def test_the_pool_is_not_dropped_under_a_request_in_flight(monkeypatch) -> None:
+    """Idle long enough, but another thread's request is on the pool: dropping it would
+    cut that request; the pool is dropped once nothing is in flight."""
+    monkeypatch.setattr(client_module, "IDLE_RECONNECT_SECONDS", 0.0)
+    closed: list[int] = []
+    use = client_module.SessionUse()
+    use.start(lambda: closed.append(1))  # idle: dropped, then in flight
+    use.start(lambda: closed.append(2))  # the first still in flight: kept
+    use.end()
+    use.end()
+    use.start(lambda: closed.append(3))
+    assert closed == [1, 3]

@@ -553,11 +553,11 @@ class Carrier:
         outcome = authenticate(
             fields, remote_addr, self.snapshots, settings, now, snapshot, count_failure=checked
         )
+        if not outcome.ok and not checked:
+            raise Recheck()  # counted towards the lockout only on a checked snapshot
         if not outcome.ok and not defect_modes.checks_auth(ctl.defects):
             outcome = unchecked(snapshot, fields, outcome)
         if not outcome.ok:
-            if not checked:
-                raise Recheck()  # counted towards the lockout only on a checked snapshot
             raise Refusal(outcome.result, handled.reason or outcome.reason)
         assert outcome.account is not None
         cfg = outcome.account.config

@@ -259,6 +259,17 @@ def test_a_fault_firing_on_a_send_is_counted_once_when_the_state_moved_elsewhere
     assert [f["remaining"] for f in one.store.faults()] == [1]
 
 
+def test_a_failed_login_let_in_by_a_defect_still_counts_towards_the_lockout(
+    store_url, tmp_path, handles
+):
+    """auth-not-checked lets a wrong password in; the failure is counted all the same,
+    on either store (an optimistic send counts it on a fresh snapshot)."""
+    c, _ = on_store(store_url, tmp_path, handles)
+    control.set_defects(c.store, ["auth-not-checked"])
+    assert send(c)["result"] == 0
+    assert [send(c, pwd="wrong")["result"] for _ in range(4)] == [0, 0, 0, -100002]
+
+
 def test_a_send_refused_while_the_store_fails_is_answered_in_the_documents_shape(
     store_url, tmp_path, handles
 ):

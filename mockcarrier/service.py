@@ -496,9 +496,12 @@ class Carrier:
             handled.fault = faults.first(fired, faults.TRUNCATE, faults.MALFORMED)
             self._run(handled, fields, remote_addr, snapshot, checked=optimistic is None)
         except (Recheck, StaleSnapshot):
-            if optimistic is None:  # cannot happen: a checked send carries no version
-                raise StoreError("stale snapshot on a checked request") from None
-            raise Recheck() from None
+            if optimistic is not None:
+                raise Recheck() from None
+            # a checked send carries no version: were it refused as stale all the same,
+            # it is a store failure, answered in the document's shape like any other
+            log.error("store failure on %s: stale snapshot on a checked request", endpoint)
+            handled.reason = "store failure: stale snapshot on a checked request"
         except Refusal as refusal:
             if optimistic is not None and self._moved(optimistic):
                 raise Recheck() from None  # refused on a state that had changed

@@ -19,7 +19,7 @@ from mockcarrier import control, faults
 from mockcarrier.config import AccountConfig, Settings
 from mockcarrier.service import Carrier
 from mockcarrier.snapshot import Snapshots
-from mockcarrier.stores import Store, StoreError
+from mockcarrier.stores import StaleSnapshot, Store, StoreError
 from mockcarrier.stores.redis import RedisStore
 from mockcarrier.stores.sqlite import SqliteStore
 from smsapi import Client
@@ -268,6 +268,22 @@ def test_a_failed_login_let_in_by_a_defect_still_counts_towards_the_lockout(
     control.set_defects(c.store, ["auth-not-checked"])
     assert send(c)["result"] == 0
     assert [send(c, pwd="wrong")["result"] for _ in range(4)] == [0, 0, 0, -100002]
+
+
+def test_a_send_the_store_calls_stale_on_a_fresh_snapshot_is_a_store_failure(
+    store_url, tmp_path, handles
+):
+    """Checked on a fresh snapshot, a send carries no version; were the store to call it
+    stale all the same, that is its failure (-100999), never an exception out of
+    handle()."""
+    c, counted = on_store(store_url, tmp_path, handles)
+    assert send(c)["result"] == 0
+
+    def accept(acceptance: Any) -> Any:
+        raise StaleSnapshot()
+
+    counted.accept = accept  # type: ignore[method-assign]
+    assert send(c)["result"] == -100999
 
 
 def test_a_send_refused_while_the_store_fails_is_answered_in_the_documents_shape(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask, Response, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
@@ -26,7 +28,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json = MockJSON(app)
-    app.extensions["mockcarrier"] = Carrier(settings, store or open_store(settings))
+    carrier = Carrier(settings, store or open_store(settings))
+    app.extensions["mockcarrier"] = carrier
+    app.extensions[views.RUNS_INLINE] = partial(views.runs_inline, carrier)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_api.bp)  # the JSON admin API at /__admin
     app.register_blueprint(console.bp)  # the web console at / (JSON there for non-browsers)

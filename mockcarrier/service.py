@@ -436,6 +436,24 @@ class Carrier:
     def now(self) -> datetime:
         return self.control().now()
 
+    def runs_inline(self) -> bool:
+        """Whether a request to the six endpoints may run on the worker's event loop
+        (mockcarrier.worker) rather than hand-offs to a thread: only where it waits on
+        nothing but this host's files and running it there changes no answer. Not when
+        the store is across the network (a round trip would hold the loop), an answer
+        may be held (answer_delay_ms, a delay fault), or an account admits fewer
+        requests in flight than the threads of every worker could run at once (its
+        -100056 stays as reachable as on the threads)."""
+        if self.store.on_network:
+            return False
+        try:
+            snapshot = self.snapshots.current()
+        except StoreError:
+            return False  # the threads answer it, with the failure
+        threads = self.settings.threads * self.settings.workers
+        least = snapshot.least_concurrency
+        return not snapshot.holds_answers and (least is None or least >= threads)
+
     def handle(
         self, endpoint: str, body: bytes, fmt: Format, remote_addr: str, charset: str = ""
     ) -> Handled:

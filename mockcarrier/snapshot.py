@@ -51,6 +51,10 @@ class Snapshot:
     # out) until a new failure moves the version, so a count under the lockout threshold
     # stays under it; one at or over it is read again (a locked key is rare).
     failures: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # An answer may be held (an account's answer_delay_ms, a delay fault rule).
+    holds_answers: bool = False
+    # The fewest requests in flight an account admits (§5.1 -100056); None: no account.
+    least_concurrency: int | None = None
 
     def account(self, userid: str) -> AccountRecord | None:
         return self.accounts.get(userid)
@@ -92,14 +96,19 @@ class Snapshots:
     def load(self, version: int) -> Snapshot:
         """The state as of version (read after it, so possibly newer: see the rule)."""
         accounts = {r.userid: r for r in self.store.accounts()}
+        rules = faults.active_rules(self.store)
+        configs = [r.config for r in accounts.values()]
         return Snapshot(
             version=version,
             control=control.from_state(self.store.control(), self.base),
-            rules=faults.active_rules(self.store),
+            rules=rules,
             accounts=accounts,
             by_apikey={
                 apikey_digest(r.config.apikey): r for r in accounts.values() if r.config.apikey
             },
+            holds_answers=any(c.answer_delay_ms for c in configs)
+            or any(rule.action == faults.DELAY for rule in rules),
+            least_concurrency=min((c.max_concurrent for c in configs), default=None),
         )
 
     def locked_out(self, snapshot: Snapshot, key: str, since: float, threshold: int) -> bool:

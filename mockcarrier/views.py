@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -22,11 +24,20 @@ bp = Blueprint("sms", __name__)
 # environ key: why the request body could not be read off the connection (set by
 # mockcarrier.worker: broken chunked framing, a body that never came); answered 400.
 BODY_ERROR = "mockcarrier.body_error"
+# app.extensions key: environ → whether mockcarrier.worker may run the request on its
+# event loop instead of a thread (runs_inline).
+RUNS_INLINE = "mockcarrier.runs_inline"
 log = logging.getLogger("mockcarrier.requests")
 
 
 def carrier() -> Carrier:
     return current_app.extensions["mockcarrier"]
+
+
+def runs_inline(carrier: Carrier, environ: Mapping[str, Any]) -> bool:
+    """The six endpoints, when the carrier says they may (Carrier.runs_inline); the
+    admin API and the console always run on the threads (bulk work, exports)."""
+    return environ.get("PATH_INFO", "").startswith(f"{BASE_PATH}/") and carrier.runs_inline()
 
 
 @bp.post(f"{BASE_PATH}/<name>")

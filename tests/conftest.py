@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -95,12 +96,6 @@ price = "0.029"
 delivery_profile = "instant"
 
 [[accounts]]
-userid = "SLOW01"
-password = "slow-pass"
-max_concurrent = 1
-answer_delay_ms = 800
-
-[[accounts]]
 userid = "LONGCH"
 password = "long-pass"
 channel = "1069001212212122"
@@ -148,6 +143,28 @@ class Served(Launched):
 
     def admin(self, method: str, path: str, **kw: Any) -> requests.Response:
         return requests.request(method, f"{self.url}/__admin{path}", timeout=10, **kw)
+
+    @contextlib.contextmanager
+    def slow_account(self, answer_delay_ms: int = 800) -> Iterator[Client]:
+        """SLOW01, for as long as the block lasts: 1 request in flight (§5.1 -100056),
+        each answer held answer_delay_ms. Not among the accounts above: an answer held
+        or a limit under the threads sends every request to the threads (views.runs_inline),
+        and the other tests run on the event loop, as a default configuration does."""
+        created = self.admin(
+            "POST",
+            "/accounts",
+            json={
+                "userid": "SLOW01",
+                "password": "slow-pass",
+                "max_concurrent": 1,
+                "answer_delay_ms": answer_delay_ms,
+            },
+        )
+        assert created.status_code == 201, created.text
+        try:
+            yield self.client("SLOW01", "slow-pass")
+        finally:
+            self.admin("DELETE", "/accounts/SLOW01")
 
 
 def schema_checked_session() -> requests.Session:

@@ -123,8 +123,7 @@ def test_address_outside_allow_list_is_refused(server: Served) -> None:
 
 def test_concurrent_requests_past_the_limit_are_refused(server: Served) -> None:
     """SLOW01 allows 1 request in flight and holds each answer 800 ms (§5.1 -100056)."""
-    client = server.client("SLOW01", "slow-pass")
-    with ThreadPoolExecutor(4) as pool:
+    with server.slow_account() as client, ThreadPoolExecutor(4) as pool:
         results = list(
             pool.map(
                 lambda _: (

@@ -11,9 +11,11 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 
 from mockcarrier.launch import free_port
@@ -23,6 +25,13 @@ from .conftest import Served, module_server, start_server
 from .helpers import LOAD_USER, Load, check_ids_unique_and_reports_once
 
 many = module_server("workers", "--workers", "3", "--threads", "3")
+
+
+@pytest.fixture(scope="module")
+def slow(many: Served) -> Iterator[Served]:
+    """many, with SLOW01 (conftest.Served.slow_account)."""
+    with many.slow_account():
+        yield many
 
 
 def test_parallel_senders_and_pollers_see_unique_ids_and_each_report_once(
@@ -44,16 +53,16 @@ def slow_delay(served: Served, ms: int) -> None:
         time.sleep(0.05)
 
 
-def test_the_concurrency_limit_counts_across_processes(many: Served) -> None:
+def test_the_concurrency_limit_counts_across_processes(slow: Served) -> None:
     # Nine requests at once land on three processes; counted per process, up to three
     # would pass. The held answer outlasts the other eight, even on a busy machine.
-    client = many.client("SLOW01", "slow-pass")
-    slow_delay(many, 3000)
+    client = slow.client("SLOW01", "slow-pass")
+    slow_delay(slow, 3000)
     try:
         with ThreadPoolExecutor(9) as pool:
             results = list(pool.map(lambda _: client.get_balance().result, range(9)))
     finally:
-        slow_delay(many, 800)
+        slow_delay(slow, 800)
     assert results.count(Result.OK) == 1
     assert results.count(Result.TOO_MANY_CONNECTIONS) == 8
 
@@ -64,12 +73,12 @@ def worker_pids(served: Served) -> list[int]:
     return [int(pid) for pid in children]
 
 
-def test_a_worker_killed_mid_request_leaves_no_slot_taken(many: Served) -> None:
-    slow_delay(many, 20_000)
+def test_a_worker_killed_mid_request_leaves_no_slot_taken(slow: Served) -> None:
+    slow_delay(slow, 20_000)
     try:
         with ThreadPoolExecutor(1) as pool:
-            held = pool.submit(many.client("SLOW01", "slow-pass").get_balance)
-            probe = many.client("SLOW01", "slow-pass", timeout=1)
+            held = pool.submit(slow.client("SLOW01", "slow-pass").get_balance)
+            probe = slow.client("SLOW01", "slow-pass", timeout=1)
             deadline = time.monotonic() + 10
             while True:  # until some request holds the one slot (a probe may be it)
                 try:
@@ -79,19 +88,19 @@ def test_a_worker_killed_mid_request_leaves_no_slot_taken(many: Served) -> None:
                 except TransportError:
                     break
                 assert time.monotonic() < deadline, f"no request ever held the slot: {answer}"
-            for pid in worker_pids(many):  # the holder among them
+            for pid in worker_pids(slow):  # the holder among them
                 os.kill(pid, signal.SIGKILL)
             held.exception(timeout=30)  # refused, or cut by the kill
-        slow_delay(many, 0)
+        slow_delay(slow, 0)
         deadline = time.monotonic() + 30
         while True:  # the master respawned workers and cleared the dead ones' counts
             with contextlib.suppress(TransportError):
-                if many.client("SLOW01", "slow-pass").get_balance().result == 0:
+                if slow.client("SLOW01", "slow-pass").get_balance().result == 0:
                     break
             assert time.monotonic() < deadline, "the dead worker's slot stays taken"
             time.sleep(0.05)
     finally:
-        slow_delay(many, 800)
+        slow_delay(slow, 800)
 
 
 def test_a_fresh_store_opened_by_several_processes_at_once_starts(tmp_path: Path) -> None:

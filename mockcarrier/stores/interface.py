@@ -199,6 +199,9 @@ class Store(Protocol):
     # where reading the version first would be another: Redis); False: the version is
     # cheap to read first (SQLite reads a file the writers post it in).
     checks_version: bool
+    # True: a call may wait on another server (Redis), so the worker runs requests on its
+    # threads; False: only on this host's files and locks (mockcarrier.worker).
+    on_network: bool
 
     # ------------------------------------------------------------ accounts
     def ensure_accounts(self, accounts: list[AccountConfig]) -> None: ...

@@ -135,6 +135,7 @@ class RedisSends(Connection):
         return self._counters(count)
 
     checks_version = True  # the version is a round trip: the send's script checks it
+    on_network = True  # every call is a round trip to redis-server
 
     def accept(self, acceptance: Acceptance) -> Accepted:
         """Bill, number, keep the messages: one EVALSHA (and, once per block, one more),

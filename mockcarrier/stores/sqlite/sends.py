@@ -56,6 +56,7 @@ class SqliteSends(Database):
         )
 
     checks_version = False  # version() reads the board, no SQLite call: read it first
+    on_network = False  # a file of this host: its waits are its locks'
 
     def accept(self, acceptance: Acceptance) -> Accepted:
         """Bill, reserve one counter per message, keep the messages: one durable step,

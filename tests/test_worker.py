@@ -1,0 +1,155 @@
+"""mockcarrier.worker: where a request runs once it is read in full.
+
+Rules: a request the app says only computes runs on the event loop's own thread, any
+other on a pool thread; the six endpoints run there on SQLite unless an answer may be
+held or an account admits fewer requests in flight than the threads could run, never on
+Redis (a round trip would hold the loop); the admin API and the console always run on
+the threads; and in a served mock a held answer never holds the loop.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockcarrier import control, faults, views
+from mockcarrier.config import AccountConfig, Settings
+from mockcarrier.service import Carrier
+from mockcarrier.stores import Store
+from mockcarrier.stores.redis import RedisStore
+from mockcarrier.stores.sqlite import SqliteStore
+from mockcarrier.worker import OffloadedApp
+from smsapi.errors import Result
+
+from .conftest import start_server
+
+ACCOUNT = AccountConfig(userid="J10003", password="111111", delivery_profile="instant")
+
+
+# ---------------------------------------------------------------- the worker
+
+
+def thread_of(offloaded: OffloadedApp, path: str) -> int:
+    """The thread the app answered path on."""
+    environ = {"PATH_INFO": path, "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": ""}
+    body = offloaded(environ, lambda status, headers: None)
+    return int(b"".join(body))
+
+
+def ident_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [])
+    return [str(threading.get_ident()).encode()]
+
+
+def test_a_request_the_app_calls_inline_runs_on_the_loop_thread_any_other_on_a_pool_thread():
+    offloaded = OffloadedApp(ident_app, 2, 1024, lambda environ: environ["PATH_INFO"] == "/quick")
+    assert thread_of(offloaded, "/quick") == threading.get_ident()
+    assert thread_of(offloaded, "/other") != threading.get_ident()
+
+
+def test_an_app_that_says_nothing_runs_every_request_on_a_pool_thread():
+    offloaded = OffloadedApp(ident_app, 2, 1024, None)
+    assert thread_of(offloaded, "/quick") != threading.get_ident()
+
+
+# ---------------------------------------------------------------- what the carrier says
+
+
+@pytest.fixture
+def opened() -> Iterator[list[Store]]:
+    stores: list[Store] = []
+    yield stores
+    for store in stores:
+        store.close()
+
+
+def carrier_on(
+    store_url: str, tmp_path: Path, opened: list[Store], account: AccountConfig = ACCOUNT, **kw
+) -> Carrier:
+    db = str(tmp_path / "mock.db")
+    store: Any = RedisStore(store_url) if store_url else SqliteStore(db)
+    opened.append(store)
+    settings = Settings(db=db, store=store_url, seed=7, accounts=[account], **kw)
+    control.initialise(store, settings)
+    return Carrier(settings, store)
+
+
+SEND = {"PATH_INFO": "/sms/v2/std/single_send"}
+
+
+def test_the_six_endpoints_run_inline_on_sqlite_and_on_the_threads_on_redis(
+    store_url, tmp_path, opened
+):
+    carrier = carrier_on(store_url, tmp_path, opened)
+    assert views.runs_inline(carrier, SEND) is (not store_url)
+
+
+def test_the_admin_api_and_the_console_run_on_the_threads(tmp_path, opened):
+    carrier = carrier_on("", tmp_path, opened)
+    for path in ("/__admin/accounts", "/", "/messages", "/sms/v2/std"):
+        assert not views.runs_inline(carrier, {"PATH_INFO": path}), path
+    for name in ("single_send", "batch_send", "multi_send", "get_balance", "get_rpt", "get_mo"):
+        assert views.runs_inline(carrier, {"PATH_INFO": f"/sms/v2/std/{name}"}), name
+
+
+def test_an_answer_delay_sends_the_requests_to_the_threads_from_the_next_one_on(tmp_path, opened):
+    carrier = carrier_on("", tmp_path, opened)
+    assert views.runs_inline(carrier, SEND)
+    carrier.store.put_account(ACCOUNT.updated({"answer_delay_ms": 1}))
+    assert not views.runs_inline(carrier, SEND)
+    carrier.store.put_account(ACCOUNT)
+    assert views.runs_inline(carrier, SEND)
+
+
+def test_a_delay_fault_sends_the_requests_to_the_threads(tmp_path, opened):
+    carrier = carrier_on("", tmp_path, opened)
+    faults.add(carrier.store, {"action": "delay", "endpoint": "get_rpt", "delay_ms": 5})
+    assert not views.runs_inline(carrier, SEND)
+    carrier.store.delete_faults()
+    assert views.runs_inline(carrier, SEND)
+
+
+def test_an_account_admitting_fewer_requests_than_the_threads_sends_them_to_the_threads(
+    tmp_path, opened
+):
+    # 2 workers of 4 threads could run 8 requests at once: an account admitting 7
+    # would meet -100056 there, and never if they ran one at a time on the loop.
+    under = ACCOUNT.updated({"max_concurrent": 7})
+    carrier = carrier_on("", tmp_path, opened, under, workers=2, threads=4)
+    assert not views.runs_inline(carrier, SEND)
+    carrier.store.put_account(ACCOUNT.updated({"max_concurrent": 8}))
+    assert views.runs_inline(carrier, SEND)
+
+
+# ---------------------------------------------------------------- served
+
+
+def test_a_held_answer_does_not_hold_the_loop(tmp_path: Path) -> None:
+    served = start_server(tmp_path, "--threads", "2")  # one worker: one loop
+    try:
+        fault = {"action": "delay", "endpoint": "single_send", "delay_ms": 4000, "count": 1}
+        assert served.admin("POST", "/faults", json=fault).status_code == 201
+        with ThreadPoolExecutor(1) as pool:
+            held = pool.submit(served.client().single_send, "13800138000", "held")
+            deadline = time.monotonic() + 10
+            while True:  # until the delay fired: the send's answer is held from then on
+                started = time.monotonic()
+                (rule,) = served.admin("GET", "/faults").json()
+                assert time.monotonic() - started < 2.0, "the admin API waited on the loop"
+                if rule["hits"]:
+                    break
+                assert time.monotonic() < deadline, "the delay never fired"
+            started = time.monotonic()
+            assert served.client().get_balance().result == Result.OK
+            assert time.monotonic() - started < 2.0, "get_balance waited for the held answer"
+            assert not held.done()  # it was answered while the other was held
+            assert held.result(timeout=30).result == Result.OK
+    finally:
+        served.stop()

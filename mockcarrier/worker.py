@@ -37,6 +37,7 @@ from gunicorn.workers.ggevent import GeventWorker
 from .views import BODY_ERROR, RUNS_INLINE
 
 BODY_DEADLINE = 10.0  # seconds to receive a whole body once its headers are in
+NEXT_TURN = 1e-6  # a timer this short fires on the loop's next turn, after its poll
 CONNECTIONS = 2000  # connections per worker process (slow or not) before accept waits
 
 
@@ -89,6 +90,11 @@ class OffloadedApp:
             if with_close is not None and hasattr(with_close, "force_close"):
                 with_close.force_close()
         if self.inline is not None and self.inline(environ):
+            # Its turn first: the loop polls every connection, and the others read in
+            # the meantime run before it. Without it, a client that sends its next request
+            # as soon as it has an answer is served again at once, and the others wait:
+            # p99 350 ms against 50 ms at 16 connections (one worker).
+            gevent.sleep(NEXT_TURN)
             status, headers, body = self._run(environ)
         else:
             status, headers, body = self.pool.apply(self._run, (environ,))

@@ -4,16 +4,22 @@ Rules: a request the app says only computes runs on the event loop's own thread,
 other on a pool thread; the six endpoints run there on SQLite unless an answer may be
 held or an account admits fewer requests in flight than the threads could run, never on
 Redis (a round trip would hold the loop); the admin API and the console always run on
-the threads; and in a served mock a held answer never holds the loop.
+the threads; and in a served mock a held answer never holds the loop, and clients that
+send their next request the moment they have an answer are served in turn.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import re
+import selectors
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +159,56 @@ def test_a_held_answer_does_not_hold_the_loop(tmp_path: Path) -> None:
             assert held.result(timeout=30).result == Result.OK
     finally:
         served.stop()
+
+
+def test_clients_that_send_again_at_once_are_served_in_turn(tmp_path: Path) -> None:
+    # 16 keep-alive connections, each sending its next get_balance the moment it has an
+    # answer (as wrk does). On the loop, a connection whose next request is in before
+    # the loop looks again must not be served again ahead of the others.
+    served = start_server(tmp_path)  # one worker: one loop
+    try:
+        host, port = served.url.removeprefix("http://").split(":")
+        body = json.dumps({"apikey": "abade5589e2798f82f006bbc36d269ce"}).encode()
+        request = (
+            f"POST /sms/v2/std/get_balance HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        counts = back_to_back(host, int(port), request, connections=16, seconds=3.0)
+        assert min(counts) >= 50, counts  # every connection was served, many times
+        assert min(counts) >= 0.8 * max(counts), counts
+    finally:
+        served.stop()
+
+
+def back_to_back(
+    host: str, port: int, request: bytes, connections: int, seconds: float
+) -> list[int]:
+    """Answers each connection got in `seconds`, each sending request again the moment
+    its previous answer is in (one thread, non-blocking sockets: no client-side turns)."""
+    counts, pending = [0] * connections, [b""] * connections
+    socks: list[socket.socket] = []
+    with selectors.DefaultSelector() as selector, ExitStack() as stack:
+        for n in range(connections):
+            sock = stack.enter_context(socket.create_connection((host, port)))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ, n)
+            sock.sendall(request)
+            socks.append(sock)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for key, _ in selector.select(0.1):
+                n = key.data
+                sock = socks[n]
+                pending[n] += sock.recv(65536)
+                while b"\r\n\r\n" in pending[n]:
+                    head, rest = pending[n].split(b"\r\n\r\n", 1)
+                    found = re.search(rb"(?i)content-length: *(\d+)", head)
+                    assert found, head
+                    length = int(found[1])
+                    if len(rest) < length:
+                        break
+                    pending[n] = rest[length:]
+                    counts[n] += 1
+                    sock.sendall(request)
+    return counts

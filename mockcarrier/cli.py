@@ -217,6 +217,12 @@ def serve(config_path: str | None, delivery_profile: str | None, **flags: Any) -
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
     )
+    # A line a request: no record looks up what no format here shows (its caller's frame,
+    # thread and process names), per the logging HOWTO's "Optimization" table. gunicorn's
+    # own lines show the process id, which stays.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"mockcarrier serving {base}/sms/v2/std/<endpoint>  admin {base}/__admin/")
     click.echo(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mockcarrier.delivery import (
@@ -20,7 +21,8 @@ from mockcarrier.delivery import (
     magic_outcome,
     outcome_for,
 )
-from mockcarrier.stores.segments import Timing
+from mockcarrier.stores.segments import Timing, carrier_seconds, carrier_text
+from smsapi.fields import TIME_FORMAT
 from smsapi.mobile import MobileNumber, Operator, classify
 
 SEED = 20200413
@@ -227,3 +229,16 @@ def test_magic_outcome_answers_as_the_magic_pattern(national: str):
     match = MAGIC_RE.match(national)
     expected = MAGIC_OUTCOMES.get(match.group(1)) if match else None
     assert magic_outcome(MobileNumber(national, national, Operator.CHINA_MOBILE)) == expected
+
+
+# §2.5.6 stime is the carrier's clock at acceptance, to the second (Timing.of formats it
+# from the carrier seconds, once a second; it must read as the moment's own text).
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)),
+    st.sampled_from([None, timezone(timedelta(hours=8))]),
+)
+@example(datetime(2026, 12, 1, 11, 59, 59, 999999), None)
+@example(datetime(2026, 12, 1, 11, 59, 59, 999999), timezone(timedelta(hours=8)))
+def test_a_sends_stime_text_is_its_moment_to_the_second(moment: datetime, zone) -> None:
+    moment = moment.replace(tzinfo=zone)
+    assert carrier_text(carrier_seconds(moment)) == moment.strftime(TIME_FORMAT)

@@ -75,7 +75,7 @@ class Timing:
             acceptance.accepted_at + acceptance.delay,
             acceptance.time_scale,
             stime,
-            acceptance.stime.strftime(TIME_FORMAT),
+            carrier_text(stime),  # the second's text, formatted once a second
         )
 
     @property

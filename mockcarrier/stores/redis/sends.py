@@ -18,6 +18,7 @@ from typing import Any
 from smsapi.msgid import mobile_msgid
 
 from ... import ids
+from .. import process
 from ..interface import (
     Acceptance,
     Accepted,
@@ -115,12 +116,12 @@ class RedisSends(Connection):
         runs short: the rest of the old one is skipped): the first."""
         with _block_lock:
             pid, start, end = self._block
-            if pid != os.getpid() or start + count > end:  # a forked child reserves its own
+            if pid != process.pid() or start + count > end:  # a forked child reserves its own
                 size = max(COUNTER_BLOCK, count)
                 last = self._run("RESERVE", [self._k("counter"), size, ids.COUNTER_LIMIT])
                 if last < 0:
                     raise StoreError("msgid space exhausted")
-                pid, start, end = os.getpid(), int(last) - size + 1, int(last) + 1
+                pid, start, end = process.pid(), int(last) - size + 1, int(last) + 1
             self._block = (pid, start + count, end)
             return start
 
@@ -128,7 +129,7 @@ class RedisSends(Connection):
         """Counters of a refused send return to the block if none was taken since."""
         with _block_lock:
             pid, start, end = self._block
-            if pid == os.getpid() and start == first + count:
+            if pid == process.pid() and start == first + count:
                 self._block = (pid, first, end)
 
     def reserve_ids(self, count: int) -> int:

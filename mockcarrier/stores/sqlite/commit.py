@@ -16,12 +16,12 @@ or a failed COMMIT fails every item of the group, and nothing of it is kept.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from .. import process
 from ..interface import StoreError
 
 Item = TypeVar("Item")  # what a request hands in
@@ -33,16 +33,19 @@ MAX_GROUP = 512  # jobs in one transaction at most: bounds how long a commit hol
 
 
 class Job(Generic[Item, Answer]):
+    """One request's item and, once done, its answer. Set by the leader that committed
+    it while holding the leader lock: whoever takes the lock after it sees them (no
+    event of its own to wait on)."""
+
     __slots__ = ("done", "error", "item", "result")
 
     def __init__(self, item: Item) -> None:
         self.item = item
-        self.done = threading.Event()
+        self.done = False
         self.result: Answer | None = None
         self.error: BaseException | None = None
 
     def answer(self) -> Answer:
-        self.done.wait()
         if self.error is not None:
             raise self.error
         return self.result  # type: ignore[return-value]
@@ -58,7 +61,7 @@ class GroupCommitter(Generic[Item, Answer]):
         self._fresh()
 
     def _fresh(self) -> None:
-        self._pid = os.getpid()
+        self._pid = process.pid()
         self._leader = threading.Lock()  # held by the thread committing a group
         self._mutex = threading.Lock()  # guards _pending and _waiting
         self._pending: list[Job[Item, Answer]] = []
@@ -66,16 +69,16 @@ class GroupCommitter(Generic[Item, Answer]):
 
     def run(self, item: Item) -> Answer:
         """Hand item to the next group transaction; its answer once committed."""
-        if self._pid != os.getpid():  # a forked child: no lock of the parent's is ours
+        if self._pid != process.pid():  # a forked child: no lock of the parent's is ours
             self._fresh()
         job: Job[Item, Answer] = Job(item)
         with self._mutex:
             self._pending.append(job)
             self._waiting += 1
         try:
-            while not job.done.is_set():
+            while not job.done:
                 with self._leader:  # a leader committing meanwhile may take this job too
-                    if not job.done.is_set():
+                    if not job.done:
                         self._commit(job)
             return job.answer()
         finally:
@@ -117,4 +120,4 @@ class GroupCommitter(Generic[Item, Answer]):
                 job.error = failure
         finally:
             for job in group:
-                job.done.set()
+                job.done = True

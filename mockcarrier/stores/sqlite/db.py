@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from .. import process
 from ..interface import StoreError
 from .board import VersionBoard
 from .schema import create_or_check
@@ -102,16 +103,16 @@ class Database:
     def _write_conn(self) -> sqlite3.Connection:
         """Under self._writer: the process's write connection (one of its own in a
         forked child: SQLite connections must not cross a fork)."""
-        if self._writer_conn is not None and self._writer_pid != os.getpid():
+        if self._writer_conn is not None and self._writer_pid != process.pid():
             self._inherited.append(self._writer_conn)
             self._writer_conn = None
         if self._writer_conn is None:
             self._writer_conn = self._open(check_same_thread=False)
-            self._writer_pid = os.getpid()
+            self._writer_pid = process.pid()
         return self._writer_conn
 
     def _drop_writer_conn(self) -> None:
-        if self._writer_conn is not None and self._writer_pid == os.getpid():
+        if self._writer_conn is not None and self._writer_pid == process.pid():
             self._writer_conn.close()
         self._writer_conn = None
 
@@ -156,9 +157,9 @@ class Database:
     def _writer_fd(self) -> int:
         """This process's own descriptor of the writer lock file: a descriptor inherited
         across fork() shares its flock with the parent, so a child opens its own."""
-        if self._lock_fd is None or self._lock_pid != os.getpid():
+        if self._lock_fd is None or self._lock_pid != process.pid():
             self._lock_fd = os.open(f"{self.path}-writer", os.O_RDWR | os.O_CREAT, 0o644)
-            self._lock_pid = os.getpid()
+            self._lock_pid = process.pid()
         return self._lock_fd
 
     @contextmanager

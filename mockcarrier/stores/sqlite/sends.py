@@ -209,7 +209,7 @@ def shared_values(a: Acceptance) -> Shared:
 
 
 def issues_text(issues: tuple[str, ...]) -> str:
-    return json.dumps(list(issues), ensure_ascii=False)
+    return json.dumps(list(issues), ensure_ascii=False) if issues else "[]"
 
 
 def message_rows(

@@ -123,7 +123,11 @@ def settings_options(func: Any) -> Any:
             help="Processes, sharing the store and the -100056 count.  [default: 1]",
         ),
         click.option(
-            "--threads", type=click.IntRange(1), help="Threads per process.  [default: 32]"
+            "--threads",
+            type=click.IntRange(1),
+            help="Threads per process for requests that may wait (the Redis store, held "
+            "answers, the admin API); the six endpoints on SQLite run on the process's "
+            "event loop.  [default: 32]",
         ),
         click.option(
             "--push-rpt-url",

@@ -29,7 +29,16 @@ from .operations import delete_fault as ops_delete_fault
 @bp.get("/health")
 def health() -> Response:
     c = carrier()
-    answer = jsonify({"ok": True, "seed": c.seed, "db": c.settings.db, "store": c.store.describe()})
+    reason = c.threads_reason()  # where the six endpoints run (mockcarrier.worker)
+    answer = jsonify(
+        {
+            "ok": True,
+            "seed": c.seed,
+            "db": c.settings.db,
+            "store": c.store.describe(),
+            "requests_run_on": f"threads: {reason}" if reason else "event loop",
+        }
+    )
     answer.headers[WORKER_HEADER] = str(os.getpid())  # launch() waits for every worker
     return answer
 

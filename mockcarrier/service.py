@@ -436,23 +436,31 @@ class Carrier:
     def now(self) -> datetime:
         return self.control().now()
 
-    def runs_inline(self) -> bool:
-        """Whether a request to the six endpoints may run on the worker's event loop
-        (mockcarrier.worker) rather than hand-offs to a thread: only where it waits on
-        nothing but this host's files and running it there changes no answer. Not when
-        the store is across the network (a round trip would hold the loop), an answer
-        may be held (answer_delay_ms, a delay fault), or an account admits fewer
+    def threads_reason(self) -> str:
+        """Why requests to the six endpoints run on the worker's threads rather than its
+        event loop (mockcarrier.worker); "" when they may run on the loop: where they
+        wait on nothing but this host's files and running them there changes no answer.
+        Not when the store is across the network (a round trip would hold the loop), an
+        answer may be held (answer_delay_ms, a delay fault), or an account admits fewer
         requests in flight than the threads of every worker could run at once (its
         -100056 stays as reachable as on the threads)."""
         if self.store.on_network:
-            return False
+            return f"the store is across the network ({self.store.describe()})"
         try:
             snapshot = self.snapshots.current()
-        except StoreError:
-            return False  # the threads answer it, with the failure
+        except StoreError as exc:
+            return f"store failure: {exc}"  # the threads answer it, with the failure
+        if snapshot.holds_answers:
+            return f"an answer may be held: {snapshot.holds_answers}"
         threads = self.settings.threads * self.settings.workers
         least = snapshot.least_concurrency
-        return not snapshot.holds_answers and (least is None or least >= threads)
+        if least is not None and least[0] < threads:
+            return f"{least[1]} admits {least[0]} requests in flight, under {threads} threads"
+        return ""
+
+    def runs_inline(self) -> bool:
+        """Whether requests to the six endpoints may run on the worker's event loop."""
+        return not self.threads_reason()
 
     def handle(
         self, endpoint: str, body: bytes, fmt: Format, remote_addr: str, charset: str = ""

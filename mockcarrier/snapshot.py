@@ -51,10 +51,10 @@ class Snapshot:
     # out) until a new failure moves the version, so a count under the lockout threshold
     # stays under it; one at or over it is read again (a locked key is rare).
     failures: dict[str, tuple[float, int]] = field(default_factory=dict)
-    # An answer may be held (an account's answer_delay_ms, a delay fault rule).
-    holds_answers: bool = False
-    # The fewest requests in flight an account admits (§5.1 -100056); None: no account.
-    least_concurrency: int | None = None
+    # What may hold an answer ("": nothing): accounts' answer_delay_ms, delay fault rules.
+    holds_answers: str = ""
+    # The fewest requests in flight an account admits (§5.1 -100056), and that account.
+    least_concurrency: tuple[int, str] | None = None
 
     def account(self, userid: str) -> AccountRecord | None:
         return self.accounts.get(userid)
@@ -106,9 +106,11 @@ class Snapshots:
             by_apikey={
                 apikey_digest(r.config.apikey): r for r in accounts.values() if r.config.apikey
             },
-            holds_answers=any(c.answer_delay_ms for c in configs)
-            or any(rule.action == faults.DELAY for rule in rules),
-            least_concurrency=min((c.max_concurrent for c in configs), default=None),
+            holds_answers=", ".join(
+                [f"{c.userid}'s answer_delay_ms" for c in configs if c.answer_delay_ms]
+                + [f"delay fault {rule.id}" for rule in rules if rule.action == faults.DELAY]
+            ),
+            least_concurrency=min(((c.max_concurrent, c.userid) for c in configs), default=None),
         )
 
     def locked_out(self, snapshot: Snapshot, key: str, since: float, threshold: int) -> bool:

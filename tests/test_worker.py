@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from mockcarrier import control, faults, views
+from mockcarrier.app import create_app
 from mockcarrier.config import AccountConfig, Settings
 from mockcarrier.service import Carrier
 from mockcarrier.stores import Store
@@ -110,14 +111,16 @@ def test_an_answer_delay_sends_the_requests_to_the_threads_from_the_next_one_on(
     assert views.runs_inline(carrier, SEND)
     carrier.store.put_account(ACCOUNT.updated({"answer_delay_ms": 1}))
     assert not views.runs_inline(carrier, SEND)
+    assert carrier.threads_reason() == "an answer may be held: J10003's answer_delay_ms"
     carrier.store.put_account(ACCOUNT)
     assert views.runs_inline(carrier, SEND)
 
 
 def test_a_delay_fault_sends_the_requests_to_the_threads(tmp_path, opened):
     carrier = carrier_on("", tmp_path, opened)
-    faults.add(carrier.store, {"action": "delay", "endpoint": "get_rpt", "delay_ms": 5})
+    rule = faults.add(carrier.store, {"action": "delay", "endpoint": "get_rpt", "delay_ms": 5})
     assert not views.runs_inline(carrier, SEND)
+    assert carrier.threads_reason() == f"an answer may be held: delay fault {rule['id']}"
     carrier.store.delete_faults()
     assert views.runs_inline(carrier, SEND)
 
@@ -130,8 +133,17 @@ def test_an_account_admitting_fewer_requests_than_the_threads_sends_them_to_the_
     under = ACCOUNT.updated({"max_concurrent": 7})
     carrier = carrier_on("", tmp_path, opened, under, workers=2, threads=4)
     assert not views.runs_inline(carrier, SEND)
+    assert carrier.threads_reason() == "J10003 admits 7 requests in flight, under 8 threads"
     carrier.store.put_account(ACCOUNT.updated({"max_concurrent": 8}))
     assert views.runs_inline(carrier, SEND)
+
+
+def test_the_health_answer_says_where_the_requests_run_and_why(store_url, tmp_path, opened):
+    carrier = carrier_on(store_url, tmp_path, opened)
+    app = create_app(carrier.settings, carrier.store)
+    health = app.test_client().get("/__admin/health", headers={"Host": "127.0.0.1:8080"})
+    expected = "event loop" if not store_url else "threads: the store is across the network"
+    assert health.json["requests_run_on"].startswith(expected), health.json
 
 
 # ---------------------------------------------------------------- served

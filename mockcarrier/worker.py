@@ -102,8 +102,8 @@ class OffloadedApp:
         return body
 
     def _run(self, environ: MutableMapping[str, Any]) -> tuple[str, list, list[bytes]]:
-        """The app in a pool thread; the whole answer is collected there (the app's
-        answers are built in memory anyway), so no socket is touched off the loop."""
+        """The app, on the loop or a pool thread; the whole answer is collected there (the
+        app's answers are built in memory anyway), so no socket is touched off the loop."""
         started: list[Any] = []
 
         def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
@@ -120,7 +120,8 @@ class OffloadedApp:
 
 
 class MockWorker(GeventWorker):
-    """gunicorn's gevent worker without monkey-patching, the app on a thread pool."""
+    """gunicorn's gevent worker without monkey-patching, the app on the loop or a thread
+    pool (OffloadedApp)."""
 
     def patch(self) -> None:
         from gevent import socket

@@ -444,8 +444,8 @@ class Carrier:
         answer may be held (answer_delay_ms, a delay fault), or an account admits fewer
         requests in flight than the threads of every worker could run at once (its
         -100056 stays as reachable as on the threads)."""
-        if self.store.on_network:
-            return f"the store is across the network ({self.store.describe()})"
+        if self.store.on_network:  # no store call: asked before every request
+            return "the store is across the network"
         try:
             snapshot = self.snapshots.current()
         except StoreError as exc:

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from smsapi import Client
 from smsapi.errors import SmsApiError
@@ -183,3 +184,22 @@ def check_ids_unique_and_reports_once(load: Load, acks: int) -> None:
     assert load.send_failures == 0 and load.refused == []
     assert load.duplicates() == []
     assert load.received() == expected
+
+
+class Counted:
+    """A real store, its method calls counted (a thin wrapper: every call goes through)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return attr(*args, **kwargs)
+
+        return counted

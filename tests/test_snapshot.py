@@ -7,7 +7,6 @@ instance) is seen by the very next request; a fault's count holds across carrier
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from mockcarrier.stores.sqlite import SqliteStore
 from smsapi import Client
 from smsapi.codec import Format, encode_form
 from tests.conftest import Served, module_server
+from tests.helpers import Counted
 
 ACCOUNT = AccountConfig(
     userid="J10003",
@@ -34,25 +34,6 @@ ACCOUNT = AccountConfig(
     delivery_profile="instant",
 )
 CACHED = ("control", "faults", "accounts", "account", "auth_failures_since")
-
-
-class Counted:
-    """A real store, its method calls counted (a thin wrapper: every call goes through)."""
-
-    def __init__(self, store: SqliteStore) -> None:
-        self._store = store
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._store, name)
-        if not callable(attr):
-            return attr
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return attr(*args, **kwargs)
-
-        return counted
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from mockcarrier.worker import OffloadedApp
 from smsapi.errors import Result
 
 from .conftest import start_server
+from .helpers import Counted
 
 ACCOUNT = AccountConfig(userid="J10003", password="111111", delivery_profile="instant")
 
@@ -96,6 +97,20 @@ def test_the_six_endpoints_run_inline_on_sqlite_and_on_the_threads_on_redis(
 ):
     carrier = carrier_on(store_url, tmp_path, opened)
     assert views.runs_inline(carrier, SEND) is (not store_url)
+
+
+def test_telling_where_a_request_runs_costs_no_store_call_but_the_version(
+    store_url, tmp_path, opened
+):
+    # Asked before every request: on Redis a store call would be a round trip.
+    carrier = carrier_on(store_url, tmp_path, opened)
+    counted = Counted(carrier.store)
+    carrier.store = counted  # type: ignore[assignment]
+    carrier.snapshots.store = counted  # type: ignore[assignment]
+    views.runs_inline(carrier, SEND)  # the snapshot loaded
+    counted.calls.clear()
+    views.runs_inline(carrier, SEND)
+    assert dict(counted.calls) == ({} if store_url else {"version": 1})
 
 
 def test_the_admin_api_and_the_console_run_on_the_threads(tmp_path, opened):

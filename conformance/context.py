@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from smsapi.client import Client, Exchange, PullResult, SendResult
+from smsapi.client import Client, Exchange, PullResult, SendResult, carrier_session
 from smsapi.codec import Format, parse_answer
 from smsapi.content import encode_mt_content
 from smsapi.endpoints import GET_RPT
@@ -171,7 +171,7 @@ class RunContext(CheckContext):
     def __init__(self, config: VendorConfig, seed: int | None = None) -> None:
         super().__init__(config, seed)
         self.tag = secrets.token_hex(3)  # custids of this run: cf<tag><n>
-        self.session = requests.Session()
+        self.session = carrier_session(config.target)
         self.budget = Budget(config.budget)
         self.ledger = RunLedger()
         self.mos: list[MO] = []

@@ -151,6 +151,19 @@ def session_use(session: Any) -> SessionUse:
     return use
 
 
+def carrier_session(base_url: str) -> requests.Session:
+    """A requests.Session for one carrier, with what the environment says of it (proxies,
+    NO_PROXY, REQUESTS_CA_BUNDLE) read once, here. With trust_env on, requests reads them
+    again, and looks for ~/.netrc, on every request: a tenth to a fifth of a client's CPU a
+    call. The §3.1 credentials travel in the body, so a .netrc login would be noise."""
+    session = requests.Session()
+    settings = session.merge_environment_settings(base_url, {}, None, None, None)
+    session.proxies.update(settings["proxies"])
+    session.verify = settings["verify"]
+    session.trust_env = False
+    return session
+
+
 class Client:
     """A client of attachment 6.
 
@@ -185,7 +198,7 @@ class Client:
         self.auth = auth
         self.timeout = timeout
         self.raise_for_result = raise_for_result
-        self.session: Transport = session or requests.Session()
+        self.session: Transport = session or carrier_session(self.base_url)
         self.clock = clock
         self.last_exchange: Exchange | None = None
         self._use = session_use(self.session)

@@ -48,10 +48,12 @@ class _Answering(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     ports: list[int] = []
+    targets: list[str] = []  # each request line's target: an absolute URL through a proxy
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).ports.append(self.client_address[1])
+        type(self).targets.append(self.path)
         body = b'{"result":0,"chargetype":0,"balance":5,"money":"0"}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -66,6 +68,7 @@ class _Answering(BaseHTTPRequestHandler):
 @pytest.fixture
 def answering() -> Iterator[str]:
     _Answering.ports = []
+    _Answering.targets = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Answering)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -117,3 +120,42 @@ def test_the_pool_is_not_dropped_under_a_request_in_flight(monkeypatch) -> None:
     use.end()
     use.start(lambda: closed.append(3))
     assert closed == [1, 3]
+
+
+def test_the_environment_is_read_when_the_client_is_made_not_per_request(
+    answering: str, monkeypatch
+) -> None:
+    """requests reads the proxy settings and looks for ~/.netrc on every request of a
+    session that trusts the environment (a fifth of a call's CPU); a Client's own
+    session reads them once."""
+    read: list[str] = []
+    proxies, netrc = requests.sessions.get_environ_proxies, requests.sessions.get_netrc_auth
+    monkeypatch.setattr(
+        requests.sessions,
+        "get_environ_proxies",
+        lambda *a, **k: read.append("proxies") or proxies(*a, **k),
+    )
+    monkeypatch.setattr(
+        requests.sessions, "get_netrc_auth", lambda *a, **k: read.append("netrc") or netrc(*a, **k)
+    )
+    client = Client(answering, "J10003", "111111")
+    made = list(read)
+    for _ in range(3):
+        client.get_balance()
+    assert made == ["proxies"]
+    assert read == made
+
+
+def test_a_proxy_the_environment_names_carries_the_requests(answering: str, monkeypatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", answering)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    Client("http://carrier.invalid:8080", "J10003", "111111").get_balance()
+    assert _Answering.targets == ["http://carrier.invalid:8080/sms/v2/std/get_balance"]
+
+
+def test_no_proxy_still_sends_straight_to_the_carrier(answering: str, monkeypatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", UNREACHABLE)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    Client(answering, "J10003", "111111").get_balance()
+    assert _Answering.targets == ["/sms/v2/std/get_balance"]

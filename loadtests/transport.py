@@ -10,15 +10,7 @@ from locust.contrib.fasthttp import FastHttpSession
 from locust.event import EventHook
 
 from smsapi import Client
-
-
-class Answer:
-    """The parts of a requests.Response that smsapi.Client reads."""
-
-    def __init__(self, status_code: int, headers: dict[str, str], content: bytes) -> None:
-        self.status_code = status_code
-        self.headers = headers
-        self.content = content
+from smsapi.client import Answer
 
 
 class FastTransport:

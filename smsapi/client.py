@@ -93,6 +93,15 @@ class HttpAnswer(Protocol):
     def content(self) -> bytes: ...
 
 
+@dataclass
+class Answer:
+    """An HttpAnswer for a transport that is not a requests.Session."""
+
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+
 class Transport(Protocol):
     """What Client sends through: a requests.Session, or a look-alike such as the load
     tests' loadtests.transport.FastTransport."""

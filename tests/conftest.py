@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +25,8 @@ from mockcarrier.launch import Launched, RedisServer, free_port, launch, launch_
 from mockcarrier.stores import Store, open_store
 from smsapi import Client
 from smsapi.endpoints import BASE_PATH, ENDPOINTS
+
+from .helpers import Answering
 
 # The Hypothesis profile of every test. No deadline: a @given test's examples run against
 # real servers and files on a shared machine, where 200 ms is a timing lottery, not a rule
@@ -294,6 +298,19 @@ def module_server(name: str, *extra: str) -> Callable[..., Iterator[Served]]:
         served.stop()
 
     return fixture
+
+
+@pytest.fixture
+def answering() -> Iterator[str]:
+    """A plain HTTP server of helpers.Answering: its base URL."""
+    Answering.ports = []
+    Answering.targets = []
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Answering)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_address[1]}"
+    http.shutdown()
+    http.server_close()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from smsapi import Client
@@ -203,3 +204,27 @@ class Counted:
             return attr(*args, **kwargs)
 
         return counted
+
+
+class Answering(BaseHTTPRequestHandler):
+    """Answers every POST with a §2.6 balance, keeping the connection; notes the
+    client's port of each request (one port per TCP connection) and its target.
+    Served by the `answering` fixture (conftest.py)."""
+
+    protocol_version = "HTTP/1.1"
+    ports: list[int] = []
+    targets: list[str] = []  # each request line's target: an absolute URL through a proxy
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).ports.append(self.client_address[1])
+        type(self).targets.append(self.path)
+        body = b'{"result":0,"chargetype":0,"balance":5,"money":"0"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from smsapi import Client, ContentEncodingError, SmsApiError
 from smsapi import client as client_module
+
+from .helpers import Answering
 
 # Nothing listens here: content is encoded before any request, so none is made.
 UNREACHABLE = "http://127.0.0.1:9"
@@ -42,41 +41,6 @@ def test_content_encoding_error_is_still_a_unicode_encode_error():
         Client(UNREACHABLE, "J10003", "111111").single_send("13800138000", "😀")
 
 
-class _Answering(BaseHTTPRequestHandler):
-    """Answers every POST with a §2.6 balance, keeping the connection; notes the
-    client's port of each request (one port per TCP connection)."""
-
-    protocol_version = "HTTP/1.1"
-    ports: list[int] = []
-    targets: list[str] = []  # each request line's target: an absolute URL through a proxy
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        type(self).ports.append(self.client_address[1])
-        type(self).targets.append(self.path)
-        body = b'{"result":0,"chargetype":0,"balance":5,"money":"0"}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def answering() -> Iterator[str]:
-    _Answering.ports = []
-    _Answering.targets = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answering)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 def test_a_connection_left_idle_is_not_reused(answering: str, monkeypatch) -> None:
     """A server may close an idle keep-alive connection as the next request goes out
     (a reset that says nothing of the carrier): after IDLE_RECONNECT_SECONDS unused,
@@ -87,7 +51,7 @@ def test_a_connection_left_idle_is_not_reused(answering: str, monkeypatch) -> No
     client.get_balance()
     time.sleep(0.3)  # the idleness under test, not a wait for anything
     client.get_balance()
-    first, again, after_idle = _Answering.ports
+    first, again, after_idle = Answering.ports
     assert again == first
     assert after_idle != first
 
@@ -103,7 +67,7 @@ def test_a_connection_left_idle_is_not_reused_by_a_new_client_of_the_session(
     Client(answering, "J10003", "111111", session=session).get_balance()
     time.sleep(0.3)  # the idleness under test, not a wait for anything
     Client(answering, "J10003", "111111", session=session).get_balance()
-    first, again, after_idle = _Answering.ports
+    first, again, after_idle = Answering.ports
     assert again == first
     assert after_idle != first
 
@@ -151,11 +115,11 @@ def test_a_proxy_the_environment_names_carries_the_requests(answering: str, monk
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     Client("http://carrier.invalid:8080", "J10003", "111111").get_balance()
-    assert _Answering.targets == ["http://carrier.invalid:8080/sms/v2/std/get_balance"]
+    assert Answering.targets == ["http://carrier.invalid:8080/sms/v2/std/get_balance"]
 
 
 def test_no_proxy_still_sends_straight_to_the_carrier(answering: str, monkeypatch) -> None:
     monkeypatch.setenv("HTTP_PROXY", UNREACHABLE)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     Client(answering, "J10003", "111111").get_balance()
-    assert _Answering.targets == ["/sms/v2/std/get_balance"]
+    assert Answering.targets == ["/sms/v2/std/get_balance"]

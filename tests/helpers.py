@@ -228,3 +228,14 @@ class Answering(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+def ports_around_a_pause(client: Client, pause: float = 0.3) -> tuple[int, int, int]:
+    """Two get_balance calls back to back, a pause, a third (Answering's server): the
+    client port of each, one port per TCP connection."""
+    client.get_balance()
+    client.get_balance()
+    time.sleep(pause)  # the idleness under test, not a wait for anything
+    client.get_balance()
+    first, again, after_idle = Answering.ports
+    return first, again, after_idle

@@ -3,15 +3,13 @@ through requests, failures included."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from benchmarks.transport import PoolTransport
 from smsapi import Client, TransportError
 from smsapi import client as client_module
 
-from .helpers import Answering
+from .helpers import ports_around_a_pause
 
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens here
 
@@ -35,10 +33,6 @@ def test_a_pause_drops_the_pooled_connection_as_on_requests(answering: str, monk
     may be closing the connection): close() drops the pool, so the next call connects."""
     monkeypatch.setattr(client_module, "IDLE_RECONNECT_SECONDS", 0.2)
     client = Client(answering, "J10003", "111111", session=PoolTransport())
-    client.get_balance()
-    client.get_balance()
-    time.sleep(0.3)  # the idleness under test, not a wait for anything
-    client.get_balance()
-    first, again, after_idle = Answering.ports
+    first, again, after_idle = ports_around_a_pause(client)
     assert again == first
     assert after_idle != first

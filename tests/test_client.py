@@ -10,7 +10,7 @@ import requests
 from smsapi import Client, ContentEncodingError, SmsApiError
 from smsapi import client as client_module
 
-from .helpers import Answering
+from .helpers import Answering, ports_around_a_pause
 
 # Nothing listens here: content is encoded before any request, so none is made.
 UNREACHABLE = "http://127.0.0.1:9"
@@ -46,12 +46,7 @@ def test_a_connection_left_idle_is_not_reused(answering: str, monkeypatch) -> No
     (a reset that says nothing of the carrier): after IDLE_RECONNECT_SECONDS unused,
     the next request opens a fresh connection; back to back, one connection serves."""
     monkeypatch.setattr(client_module, "IDLE_RECONNECT_SECONDS", 0.2)
-    client = Client(answering, "J10003", "111111")
-    client.get_balance()
-    client.get_balance()
-    time.sleep(0.3)  # the idleness under test, not a wait for anything
-    client.get_balance()
-    first, again, after_idle = Answering.ports
+    first, again, after_idle = ports_around_a_pause(Client(answering, "J10003", "111111"))
     assert again == first
     assert after_idle != first
 

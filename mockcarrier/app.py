@@ -9,6 +9,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from . import admin_api, admin_api_accounts, admin_api_control, console, doors, views
 from .config import Settings
+from .direct import DirectEndpoints
 from .service import Carrier
 from .stores import Store, open_store
 
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             return _refused(403, "cross-site request refused (Origin/Referer is not this mock)")
         return None
 
+    # The six endpoints' plain requests skip Flask's machinery (mockcarrier.direct).
+    app.wsgi_app = DirectEndpoints(app, carrier, names)  # type: ignore[method-assign]
     return app
 
 

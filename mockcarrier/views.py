@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -43,21 +43,27 @@ def runs_inline(carrier: Carrier, environ: Mapping[str, Any]) -> bool:
 @bp.post(f"{BASE_PATH}/<name>")
 def endpoint(name: str) -> BaseResponse:
     """POST /sms/v2/std/<name>, in JSON, XML or form (§2.x.4)."""
-    started = time.perf_counter()
     if name not in ENDPOINTS:
         return off_the_interface(404, f"no endpoint {name}")
-    content_type = request.headers.get("Content-Type")
+    return answer_post(carrier(), name, request.environ, read_body)
+
+
+def answer_post(
+    carrier: Carrier, name: str, environ: dict[str, Any], read: Callable[[], bytes]
+) -> BaseResponse:
+    """One of the six endpoints' answers: the body `read` gives, handled by the carrier,
+    in the request's format. Plain WSGI terms, no Flask context: mockcarrier.direct
+    calls it too."""
+    started = time.perf_counter()
+    content_type = environ.get("CONTENT_TYPE")
+    remote_addr = environ.get("REMOTE_ADDR") or ""
     status = 200
     try:
-        body = read_body()
-        handled = carrier().handle(
-            name,
-            body,
-            request_format(content_type, body),
-            request.remote_addr or "",
-            charset_of(content_type),
+        body = read()
+        handled = carrier.handle(
+            name, body, request_format(content_type, body), remote_addr, charset_of(content_type)
         )
-        carrier().note_flagged(handled, request.remote_addr or "")
+        carrier.note_flagged(handled, remote_addr)
     except UnreadableBody as exc:
         # Broken framing or a body that never came (mockcarrier.worker): no request.
         status = 400
@@ -71,7 +77,7 @@ def endpoint(name: str) -> BaseResponse:
         code = Result.CONTENT_TOO_LONG if name in SEND_ENDPOINTS else Result.INTERNAL_ERROR
         fmt = request_format(content_type)
         handled = Handled(name, fmt, answers.failure_answer(name, code), reason="body too large")
-    return respond(handled, content_type, status, started)
+    return respond(handled, content_type, status, started, environ)
 
 
 class UnreadableBody(Exception):
@@ -127,7 +133,11 @@ def header_text(text: str) -> str:
 
 
 def respond(
-    handled: Handled, content_type: str | None, status: int, started: float
+    handled: Handled,
+    content_type: str | None,
+    status: int,
+    started: float,
+    environ: dict[str, Any],
 ) -> BaseResponse:
     media = media_type_of(content_type)
     xml_media = "text/xml" if media == "text/xml" else "application/xml"
@@ -135,16 +145,17 @@ def respond(
     body, answer_type = encode_answer(handled.endpoint, handled.answer, answer_fmt, xml_media)
     response: BaseResponse = Response(body, status, content_type=answer_type)
     if handled.fault is not None:  # fault injection on the wire (mockcarrier.faults)
-        response = faults.on_the_wire(handled.fault, response, request.environ)
+        response = faults.on_the_wire(handled.fault, response, environ)
     if handled.reason:
         # Why a request failed: a header, so the body keeps the document's shape.
         response.headers["X-Mock-Reason"] = header_text(handled.reason)
     if handled.warnings:
         # What a real carrier takes silently but the client got wrong (W1-W4, A1, A2).
         response.headers["X-Mock-Warning"] = header_text("; ".join(handled.warnings))
+    remote_addr = environ.get("REMOTE_ADDR") or "-"
     log.info(
         "%s %s %s %s result=%s %.1fms%s",
-        request.remote_addr,
+        remote_addr,
         handled.endpoint,
         handled.fmt.value,
         handled.userid or "-",
@@ -153,5 +164,5 @@ def respond(
         f" ({handled.reason})" if handled.reason else "",
     )
     if handled.warnings:
-        log.warning("%s %s flagged: %s", request.remote_addr, handled.endpoint, handled.warnings)
+        log.warning("%s %s flagged: %s", remote_addr, handled.endpoint, handled.warnings)
     return response

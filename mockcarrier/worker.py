@@ -20,20 +20,28 @@ Malformed framing (a chunk size of -5 or zz, a chunk without its CRLF, a bad chu
 extension or trailer) is met while reading the body here, so it never reaches Flask as
 an exception (which was HTTP 500): the app is told why (BODY_ERROR) and answers 400, in
 the document's shape on the six endpoints, and the connection is closed.
+
+On the loop, a send lets the loop take one turn before it commits (LoopTurn, the SQLite
+store's group commit: stores/sqlite/commit.py), so the sends of the requests read
+meanwhile share its transaction; at most `--threads` requests run on the loop at once,
+as many as the pool would run, so no account meets -100056 sooner than on the threads.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, cast
 
 import gevent
+from gevent.lock import BoundedSemaphore
 from gevent.threadpool import ThreadPool
 from gunicorn.http.errors import ParseException
 from gunicorn.sock import BaseSocket
 from gunicorn.workers.ggevent import GeventWorker
 
+from .stores.sqlite import commit
 from .views import BODY_ERROR, RUNS_INLINE
 
 BODY_DEADLINE = 10.0  # seconds to receive a whole body once its headers are in
@@ -77,6 +85,7 @@ class OffloadedApp:
     def __init__(self, app: Callable, threads: int, limit: int, inline: Inline | None) -> None:
         self.app = app
         self.pool = ThreadPool(threads)
+        self.on_the_loop = BoundedSemaphore(threads)  # requests in the app on the loop
         self.limit = limit
         self.inline = inline
 
@@ -94,8 +103,9 @@ class OffloadedApp:
             # the meantime run before it. Without it, a client that sends its next request
             # as soon as it has an answer is served again at once, and the others wait:
             # p99 350 ms against 50 ms at 16 connections (one worker).
-            gevent.sleep(NEXT_TURN)
-            status, headers, body = self._run(environ)
+            with self.on_the_loop:
+                gevent.sleep(NEXT_TURN)
+                status, headers, body = self._run(environ)
         else:
             status, headers, body = self.pool.apply(self._run, (environ,))
         start_response(status, headers)
@@ -119,6 +129,20 @@ class OffloadedApp:
         return started[0], started[1], body
 
 
+class LoopTurn:
+    """What a send calls before it leads a group commit (commit.gather_with): on the
+    loop's own thread, one turn of the loop, in which the requests read meanwhile run
+    up to their own sends and join its group; on any other thread, nothing."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()  # made on the loop's thread
+        self.hub = gevent.get_hub()
+
+    def __call__(self) -> None:
+        if threading.get_ident() == self.thread and gevent.getcurrent() is not self.hub:
+            gevent.sleep(NEXT_TURN)
+
+
 class MockWorker(GeventWorker):
     """gunicorn's gevent worker without monkey-patching, the app on the loop or a thread
     pool (OffloadedApp)."""
@@ -139,3 +163,4 @@ class MockWorker(GeventWorker):
         limit = int(config.get("MAX_CONTENT_LENGTH") or 2 * 1024 * 1024)
         inline = getattr(self.wsgi, "extensions", {}).get(RUNS_INLINE)
         self.wsgi = OffloadedApp(self.wsgi, self.cfg.threads, limit, inline)
+        commit.gather_with(LoopTurn())

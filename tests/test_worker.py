@@ -23,7 +23,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import gevent
 import pytest
+from gevent._hub_local import get_hub_if_exists
 
 from mockcarrier import control, faults, views
 from mockcarrier.app import create_app
@@ -31,12 +33,13 @@ from mockcarrier.config import AccountConfig, Settings
 from mockcarrier.service import Carrier
 from mockcarrier.stores import Store
 from mockcarrier.stores.redis import RedisStore
-from mockcarrier.stores.sqlite import SqliteStore
-from mockcarrier.worker import OffloadedApp
+from mockcarrier.stores.sqlite import SqliteStore, commit
+from mockcarrier.worker import LoopTurn, OffloadedApp
 from smsapi.errors import Result
 
 from .conftest import start_server
 from .helpers import Counted
+from .test_store import acceptance
 
 ACCOUNT = AccountConfig(userid="J10003", password="111111", delivery_profile="instant")
 
@@ -65,6 +68,54 @@ def test_a_request_the_app_calls_inline_runs_on_the_loop_thread_any_other_on_a_p
 def test_an_app_that_says_nothing_runs_every_request_on_a_pool_thread():
     offloaded = OffloadedApp(ident_app, 2, 1024, None)
     assert thread_of(offloaded, "/quick") != threading.get_ident()
+
+
+def test_at_most_threads_requests_run_on_the_loop_at_once():
+    """As many as the pool would run: an account admitting that many (runs_inline's
+    condition) meets -100056 on the loop no sooner than on the threads."""
+    inside = most = 0
+
+    def turning_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+        LoopTurn()()  # as a send does before it commits
+        inside -= 1
+        start_response("200 OK", [])
+        return [b""]
+
+    offloaded = OffloadedApp(turning_app, 3, 1024, lambda environ: True)
+    environ = {"PATH_INFO": "/", "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": ""}
+    answered = [gevent.spawn(offloaded, dict(environ), lambda *a: None) for _ in range(12)]
+    gevent.joinall(answered, raise_error=True)
+    assert most == 3
+
+
+def test_sends_on_the_loop_share_a_transaction_with_the_requests_read_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the loop's turn each would commit alone: a request on the loop runs to
+    its end unless it lets the loop turn (stores/sqlite/commit.py)."""
+    store = SqliteStore(str(tmp_path / "loop.db"))
+    store.ensure_accounts([AccountConfig(userid="T00001", balance=0)])
+    monkeypatch.setattr(commit, "gather", LoopTurn())
+    store.accept(acceptance(cost=0))  # the committer runs
+    groups = store._committer.groups
+    sends = [gevent.spawn(store.accept, acceptance(cost=0)) for _ in range(8)]
+    gevent.joinall(sends, raise_error=True)
+    assert len({send.value.msgid for send in sends}) == 8
+    assert store._committer.groups - groups == 1
+    store.close()
+
+
+def test_off_the_loops_thread_a_send_does_not_turn_a_loop() -> None:
+    """A pool thread has no loop of its own to turn (nor should it make one)."""
+    turn = LoopTurn()
+    hubs: list[Any] = []
+    elsewhere = threading.Thread(target=lambda: (turn(), hubs.append(get_hub_if_exists())))
+    elsewhere.start()
+    elsewhere.join()
+    assert hubs == [None]
 
 
 # ---------------------------------------------------------------- what the carrier says

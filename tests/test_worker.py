@@ -79,7 +79,7 @@ def test_at_most_threads_requests_run_on_the_loop_at_once():
         nonlocal inside, most
         inside += 1
         most = max(most, inside)
-        LoopTurn()()  # as a send does before it commits
+        LoopTurn(offloaded.room_on_the_loop)()  # as a send does before it commits
         inside -= 1
         start_response("200 OK", [])
         return [b""]
@@ -98,7 +98,7 @@ def test_sends_on_the_loop_share_a_transaction_with_the_requests_read_meanwhile(
     its end unless it lets the loop turn (stores/sqlite/commit.py)."""
     store = SqliteStore(str(tmp_path / "loop.db"))
     store.ensure_accounts([AccountConfig(userid="T00001", balance=0)])
-    monkeypatch.setattr(commit, "gather", LoopTurn())
+    monkeypatch.setattr(commit, "gather", LoopTurn(lambda: True))
     store.accept(acceptance(cost=0))  # the committer runs
     groups = store._committer.groups
     sends = [gevent.spawn(store.accept, acceptance(cost=0)) for _ in range(8)]
@@ -110,7 +110,7 @@ def test_sends_on_the_loop_share_a_transaction_with_the_requests_read_meanwhile(
 
 def test_off_the_loops_thread_a_send_does_not_turn_a_loop() -> None:
     """A pool thread has no loop of its own to turn (nor should it make one)."""
-    turn = LoopTurn()
+    turn = LoopTurn(lambda: True)
     hubs: list[Any] = []
     elsewhere = threading.Thread(target=lambda: (turn(), hubs.append(get_hub_if_exists())))
     elsewhere.start()

@@ -61,10 +61,10 @@ class DirectEndpoints:
         if not isinstance(body, io.BytesIO) or not length.isdigit():
             return None
         # The whole body, and under the limit (views.read_body tells a cut one from it).
-        limit = self.app.config["MAX_CONTENT_LENGTH"]
+        size, limit = int(length), self.app.config["MAX_CONTENT_LENGTH"]
         with body.getbuffer() as buffer:
-            whole = body.tell() == 0 and buffer.nbytes == int(length)
-        if not whole or (limit is not None and int(length) >= limit):
+            whole = body.tell() == 0 and buffer.nbytes == size
+        if not whole or (limit is not None and size >= limit):
             return None
         if not doors.host_allowed(environ.get("HTTP_HOST", ""), self.names):
             return None

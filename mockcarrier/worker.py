@@ -87,7 +87,6 @@ class OffloadedApp:
     def __init__(self, app: Callable, threads: int, limit: int, inline: Inline | None) -> None:
         self.app = app
         self.pool = ThreadPool(threads)
-        self.threads = threads
         self.in_the_app = 0  # requests in the app on the loop's thread
         self.limit = limit
         self.inline = inline
@@ -136,7 +135,7 @@ class OffloadedApp:
 
     def room_on_the_loop(self) -> bool:
         """Whether a request in the app on the loop may let another in (LoopTurn)."""
-        return self.in_the_app < self.threads
+        return self.in_the_app < self.pool.maxsize
 
 
 class LoopTurn:

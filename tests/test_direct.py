@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, request_started
+from flask import Flask, request, request_started
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from mockcarrier import Settings, create_app, views
@@ -19,7 +19,6 @@ from smsapi.codec import Format, encode_request, parse_answer
 from smsapi.errors import Result
 
 USERID, PASSWORD = "J10003", "111111"  # the document's demo account (Settings' default)
-MEDIA = {Format.JSON: "application/json", Format.XML: "text/xml", Format.FORM: None}
 
 
 def body(
@@ -28,10 +27,6 @@ def body(
     timestamp = format_timestamp(china_now())
     auth = {"userid": USERID, "pwd": digest(USERID, password, timestamp), "timestamp": timestamp}
     return encode_request(endpoint, {**auth, **fields}, fmt)
-
-
-def media(fmt: Format) -> str:
-    return MEDIA[fmt] or "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
@@ -45,8 +40,6 @@ def through_flask(app: Flask) -> Iterator[list[str]]:
     entered: list[str] = []
 
     def note(sender: Flask, **extra: Any) -> None:
-        from flask import request
-
         entered.append(request.path)
 
     with request_started.connected_to(note, app):
@@ -102,7 +95,7 @@ def test_the_direct_answer_is_the_flask_views_answer(app: Flask, case: str) -> N
     """Status, every header and the body, byte for byte, whichever way it went."""
     fmt = {"xml": Format.XML, "form": Format.FORM}.get(case, Format.JSON)
     data = body("get_balance", fmt, password="wrong" if case == "wrong password" else PASSWORD)
-    content_type = media(fmt)
+    content_type = fmt.media_type
     if case == "unreadable":
         data = b"{not json"
     if case.startswith("truncated"):  # one firing for each way (mockcarrier.faults)

@@ -40,7 +40,7 @@ from smsapi.mobile import MobileNumber, classify, split_mobiles
 from smsapi.segments import content_too_long, segment_count
 
 from . import defects as defect_modes
-from . import faults, ids, seeding
+from . import faults, ids, seeding, waits
 from .auth import AuthOutcome, authenticate, timestamp_warnings
 from .config import AccountConfig, Settings
 from .control import Control
@@ -438,18 +438,23 @@ class Carrier:
 
     def threads_reason(self) -> str:
         """Why requests to the six endpoints run on the worker's threads rather than its
-        event loop (mockcarrier.worker); "" when they may run on the loop: where they
-        wait on nothing but this host's files and running them there changes no answer.
-        Not when the store is across the network (a round trip would hold the loop), an
-        answer may be held (answer_delay_ms, a delay fault), or an account admits fewer
+        event loop (mockcarrier.worker); "" when they may run on the loop: where running
+        them there changes no answer. Not when an answer may be held (answer_delay_ms, a
+        delay fault: the hold would take the loop's time), or an account admits fewer
         requests in flight than the threads of every worker could run at once (its
-        -100056 stays as reachable as on the threads)."""
-        if self.store.on_network:  # no store call: asked before every request
-            return "the store is across the network"
+        -100056 stays as reachable as on the threads). On a store across the network
+        (Redis) the loop runs other requests while one waits for its send's or hand-out's
+        reply (stores/redis/connection.py), and the snapshot last loaded decides (no round
+        trip before every request): a change counts from its next load (a request that
+        reads the version, the pusher's tick), and a request on the loop held meanwhile
+        lets the loop run others (waits.pause)."""
         try:
-            snapshot = self.snapshots.current()
+            on_network = self.store.on_network
+            snapshot = self.snapshots.cached() if on_network else self.snapshots.current()
         except StoreError as exc:
             return f"store failure: {exc}"  # the threads answer it, with the failure
+        if snapshot is None:
+            return "nothing read from the store yet"
         if snapshot.holds_answers:
             return f"an answer may be held: {snapshot.holds_answers}"
         threads = self.settings.threads * self.settings.workers
@@ -518,7 +523,7 @@ class Carrier:
                 return self._distorted(handled, ctl)
             delay = faults.first(fired, faults.DELAY)
             if delay is not None:
-                time.sleep(delay.delay_ms / 1000)
+                waits.current.pause(delay.delay_ms / 1000)
             handled.fault = faults.first(fired, faults.TRUNCATE, faults.MALFORMED)
             self._run(handled, fields, remote_addr, snapshot, checked=optimistic is None)
         except (Recheck, StaleSnapshot):
@@ -602,7 +607,7 @@ class Carrier:
                     f"more than {cfg.max_concurrent} requests in flight",
                 )
             if cfg.answer_delay_ms:
-                time.sleep(cfg.answer_delay_ms / 1000)
+                waits.current.pause(cfg.answer_delay_ms / 1000)
             ctx = Context(
                 self.store,
                 settings,

@@ -5,45 +5,56 @@ thread per connection (gunicorn's gthread), 32 clients that trickle their header
 send a shorter body than their Content-Length, or sit on a connection hold all the
 threads. Here each connection is a greenlet (gevent): reading headers and the whole
 body (up to the body limit) costs a greenlet, not a thread, and has a deadline; only a
-request read in full reaches the app. The standard library is not monkey-patched: the
-store (SQLite's locks, flock), Redis and the pusher keep running on real threads.
+request read in full reaches the app. The standard library is not monkey-patched:
+SQLite's locks, flock, redis-py and the pusher keep their blocking calls, and a request on
+the loop lets the loop turn only where it waits by mockcarrier.waits (below).
 
-Where the app runs: a request the app says only computes and waits on nothing but this
-host's files (app.extensions[RUNS_INLINE]: the six endpoints on SQLite with no answer
-held, views.runs_inline) runs on the event loop's own thread, as a sync worker would;
-anything else (Redis round trips, answer delays, the admin API) on one of the
-`--threads` threads. A thread costs two hand-offs a request, and the GIL then passes
-between the loop and the thread at every SQLite call: single_send took about 2.0 ms of
-CPU a request on a thread against 1.3 ms inline (one worker, 16 connections).
+Where the app runs: a request the app says may run there (app.extensions[RUNS_INLINE]:
+the six endpoints with no answer held, views.runs_inline) runs on the event loop's own
+thread, as a sync worker would; anything else (answer delays, the admin API) on one of
+the `--threads` threads. A thread costs two hand-offs a request, and the GIL then passes
+between the loop and the thread at every store call: single_send took about 2.0 ms of
+CPU a request on a thread against 1.3 ms inline on SQLite (one worker, 16 connections),
+and Redis' single_send served 0.23 of the bare baseline on the threads against 0.40 on
+the loop.
 
 Malformed framing (a chunk size of -5 or zz, a chunk without its CRLF, a bad chunk
 extension or trailer) is met while reading the body here, so it never reaches Flask as
 an exception (which was HTTP 500): the app is told why (BODY_ERROR) and answers 400, in
 the document's shape on the six endpoints, and the connection is closed.
 
-On the loop, a send lets the loop take one turn before it commits (LoopTurn, the SQLite
-store's group commit: stores/sqlite/commit.py), so the sends of the requests read
-meanwhile share its transaction. A request in the app yields nowhere else, and only
-while fewer than `--threads` requests are in the app on the loop, so at most that many
-are (as many as the pool would run: no account meets -100056 sooner than on the
-threads), and none waits in a queue for room (a semaphore there let newcomers pass the
-waiters: p99 180-340 ms against 24-31 ms, one worker, 16 connections).
+A request on the loop runs to its end unless it waits by mockcarrier.waits (LoopWaits):
+- a send lets the loop take one turn before it leads a group commit (the SQLite store:
+  stores/sqlite/commit.py), so the sends of the requests read meanwhile share its
+  transaction; only while there is room for them in the app;
+- a send or a hand-out on Redis waits for its reply while the loop serves the others
+  (stores/redis/connection.py), whose calls reach Redis meanwhile;
+- a held answer (reached on Redis before the snapshot that holds it is loaded) sleeps
+  while the loop serves the others.
+At most `--threads` requests are in the app on the loop at once (as many as the pool
+would run: no account meets -100056 sooner than on the threads); the others wait for room
+in the order they came (a semaphore there let newcomers pass the waiters: p99 180-340 ms
+against 24-31 ms, one worker, 16 connections).
 """
 
 from __future__ import annotations
 
 import io
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, cast
 
 import gevent
+from gevent.event import Event
+from gevent.socket import wait_read
 from gevent.threadpool import ThreadPool
 from gunicorn.http.errors import ParseException
 from gunicorn.sock import BaseSocket
 from gunicorn.workers.ggevent import GeventWorker
 
-from .stores.sqlite import commit
+from . import waits
 from .views import BODY_ERROR, RUNS_INLINE
 
 BODY_DEADLINE = 10.0  # seconds to receive a whole body once its headers are in
@@ -87,7 +98,8 @@ class OffloadedApp:
     def __init__(self, app: Callable, threads: int, limit: int, inline: Inline | None) -> None:
         self.app = app
         self.pool = ThreadPool(threads)
-        self.in_the_app = 0  # requests in the app on the loop's thread
+        self.in_the_app = 0  # requests in the app on the loop's thread (≤ pool.maxsize)
+        self.waiting: deque[Event] = deque()  # for room in the app on the loop, in order
         self.limit = limit
         self.inline = inline
 
@@ -106,15 +118,40 @@ class OffloadedApp:
             # as soon as it has an answer is served again at once, and the others wait:
             # p99 350 ms against 50 ms at 16 connections (one worker).
             gevent.sleep(NEXT_TURN)
-            self.in_the_app += 1
+            self._enter()
             try:
                 status, headers, body = self._run(environ)
             finally:
-                self.in_the_app -= 1
+                self._leave()
         else:
             status, headers, body = self.pool.apply(self._run, (environ,))
         start_response(status, headers)
         return body
+
+    def _enter(self) -> None:
+        """Into the app on the loop: at once while fewer than --threads requests are in
+        it, else after those already waiting (first come, first in: a newcomer never
+        passes a waiter, as a semaphore's did)."""
+        if self.in_the_app < self.pool.maxsize:  # (never so while any waits: see _leave)
+            self.in_the_app += 1
+            return
+        room = Event()
+        self.waiting.append(room)
+        try:
+            room.wait()  # set by _leave, which hands over its place: in_the_app unchanged
+        except BaseException:  # killed while waiting: the place, if handed over, goes on
+            if room.is_set():
+                self._leave()
+            else:
+                self.waiting.remove(room)
+            raise
+
+    def _leave(self) -> None:
+        """Out of the app: the place goes to the first waiting, if any."""
+        if self.waiting:
+            self.waiting.popleft().set()
+        else:
+            self.in_the_app -= 1
 
     def _run(self, environ: MutableMapping[str, Any]) -> tuple[str, list, list[bytes]]:
         """The app, on the loop or a pool thread; the whole answer is collected there (the
@@ -134,28 +171,40 @@ class OffloadedApp:
         return started[0], started[1], body
 
     def room_on_the_loop(self) -> bool:
-        """Whether a request in the app on the loop may let another in (LoopTurn)."""
+        """Whether a request in the app on the loop may let another in (LoopWaits)."""
         return self.in_the_app < self.pool.maxsize
 
 
-class LoopTurn:
-    """What a send calls before it leads a group commit (commit.gather_with): on the
-    loop's own thread and while `room` says so, one turn of the loop, in which the
-    requests read meanwhile run up to their own sends and join its group; on any other
-    thread, nothing."""
+class LoopWaits(waits.ThreadWaits):
+    """The waits of a request on the loop's own thread (mockcarrier.waits): each lets the
+    loop run the other requests meanwhile. On any other thread, a thread's waits (no
+    hub made there)."""
 
     def __init__(self, room: Callable[[], bool]) -> None:
         self.thread = threading.get_ident()  # made on the loop's thread
         self.hub = gevent.get_hub()
         self.room = room
 
-    def __call__(self) -> None:
-        if (
-            threading.get_ident() == self.thread
-            and gevent.getcurrent() is not self.hub
-            and self.room()
-        ):
+    def on_the_loop(self) -> bool:
+        """In a request's greenlet on the loop's thread (not the hub's own callbacks)."""
+        return threading.get_ident() == self.thread and gevent.getcurrent() is not self.hub
+
+    def gather(self) -> None:
+        """One turn of the loop, in which the requests read meanwhile run up to their own
+        sends and join this one's group; only while there is room for one in the app."""
+        if self.on_the_loop() and self.room():
             gevent.sleep(NEXT_TURN)
+
+    def readable(self, fileno: int, timeout: float | None) -> None:
+        """The loop runs others until the reply is in (or the socket's timeout)."""
+        if self.on_the_loop():
+            wait_read(fileno, timeout=timeout, timeout_exc=TimeoutError("timed out"))
+
+    def pause(self, seconds: float) -> None:
+        if self.on_the_loop():
+            gevent.sleep(seconds)
+        else:
+            time.sleep(seconds)
 
 
 class MockWorker(GeventWorker):
@@ -179,4 +228,4 @@ class MockWorker(GeventWorker):
         inline = getattr(self.wsgi, "extensions", {}).get(RUNS_INLINE)
         offloaded = OffloadedApp(self.wsgi, self.cfg.threads, limit, inline)
         self.wsgi = offloaded
-        commit.gather_with(LoopTurn(offloaded.room_on_the_loop))
+        waits.install(LoopWaits(offloaded.room_on_the_loop))

@@ -1,11 +1,14 @@
 """mockcarrier.worker: where a request runs once it is read in full.
 
-Rules: a request the app says only computes runs on the event loop's own thread, any
-other on a pool thread; the six endpoints run there on SQLite unless an answer may be
-held or an account admits fewer requests in flight than the threads could run, never on
-Redis (a round trip would hold the loop); the admin API and the console always run on
-the threads; and in a served mock a held answer never holds the loop, and clients that
-send their next request the moment they have an answer are served in turn.
+Rules: a request the app says may run on the event loop's own thread runs there, any
+other on a pool thread; at most --threads at once are in the app on the loop, the others
+enter in the order they came; the six endpoints run there on either store unless an
+answer may be held or an account admits fewer requests in flight than the threads could
+run (on Redis, as the snapshot last loaded says); on the loop a send lets it turn before
+it commits, and a Redis send or hand-out while it waits for its reply, nothing else; the
+admin API and the console always run on the threads; and in a served mock a held answer
+never holds the loop, and clients that send their next request the moment they have an
+answer are served in turn.
 """
 
 from __future__ import annotations
@@ -27,14 +30,14 @@ import gevent
 import pytest
 from gevent._hub_local import get_hub_if_exists
 
-from mockcarrier import control, faults, views
+from mockcarrier import control, faults, views, waits
 from mockcarrier.app import create_app
 from mockcarrier.config import AccountConfig, Settings
 from mockcarrier.service import Carrier
 from mockcarrier.stores import Store
 from mockcarrier.stores.redis import RedisStore
-from mockcarrier.stores.sqlite import SqliteStore, commit
-from mockcarrier.worker import LoopTurn, OffloadedApp
+from mockcarrier.stores.sqlite import SqliteStore
+from mockcarrier.worker import LoopWaits, OffloadedApp
 from smsapi.errors import Result
 
 from .conftest import start_server
@@ -70,25 +73,58 @@ def test_an_app_that_says_nothing_runs_every_request_on_a_pool_thread():
     assert thread_of(offloaded, "/quick") != threading.get_ident()
 
 
-def test_at_most_threads_requests_run_on_the_loop_at_once():
+def test_at_most_threads_requests_are_in_the_app_on_the_loop_at_once():
     """As many as the pool would run: an account admitting that many (runs_inline's
     condition) meets -100056 on the loop no sooner than on the threads."""
     inside = most = 0
 
-    def turning_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    def waiting_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         nonlocal inside, most
         inside += 1
         most = max(most, inside)
-        LoopTurn(offloaded.room_on_the_loop)()  # as a send does before it commits
+        gevent.sleep(0.001)  # as a Redis send waiting for its reply lets the loop turn
         inside -= 1
         start_response("200 OK", [])
         return [b""]
 
-    offloaded = OffloadedApp(turning_app, 3, 1024, lambda environ: True)
+    offloaded = OffloadedApp(waiting_app, 3, 1024, lambda environ: True)
     environ = {"PATH_INFO": "/", "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": ""}
     answered = [gevent.spawn(offloaded, dict(environ), lambda *a: None) for _ in range(12)]
     gevent.joinall(answered, raise_error=True)
     assert most == 3
+    assert (offloaded.in_the_app, len(offloaded.waiting)) == (0, 0)
+
+
+def test_a_request_waiting_for_room_enters_before_any_that_came_after_it():
+    offloaded = OffloadedApp(ident_app, 1, 1024, lambda environ: True)
+    order: list[str] = []
+
+    def enter(name: str) -> None:
+        offloaded._enter()
+        order.append(name)
+        offloaded._leave()
+
+    offloaded._enter()  # the only place taken
+    waiter = gevent.spawn(enter, "waiter")
+    gevent.sleep(0)  # it waits for room
+    offloaded._leave()  # the place is the waiter's, though it has not run yet
+    enter("newcomer")
+    waiter.join()
+    assert order == ["waiter", "newcomer"]
+
+
+def test_a_request_killed_while_waiting_for_room_takes_no_place_with_it():
+    offloaded = OffloadedApp(ident_app, 1, 1024, lambda environ: True)
+    offloaded._enter()
+    unserved = gevent.spawn(offloaded._enter)
+    gevent.sleep(0)
+    unserved.kill()  # still waiting
+    handed = gevent.spawn(offloaded._enter)
+    gevent.sleep(0)
+    handed.kill(block=False)  # the kill comes first, then the place is handed over
+    offloaded._leave()
+    handed.join()
+    assert (offloaded.in_the_app, len(offloaded.waiting)) == (0, 0)
 
 
 def test_sends_on_the_loop_share_a_transaction_with_the_requests_read_meanwhile(
@@ -98,7 +134,7 @@ def test_sends_on_the_loop_share_a_transaction_with_the_requests_read_meanwhile(
     its end unless it lets the loop turn (stores/sqlite/commit.py)."""
     store = SqliteStore(str(tmp_path / "loop.db"))
     store.ensure_accounts([AccountConfig(userid="T00001", balance=0)])
-    monkeypatch.setattr(commit, "gather", LoopTurn(lambda: True))
+    monkeypatch.setattr(waits, "current", LoopWaits(lambda: True))
     store.accept(acceptance(cost=0))  # the committer runs
     groups = store._committer.groups
     sends = [gevent.spawn(store.accept, acceptance(cost=0)) for _ in range(8)]
@@ -108,13 +144,86 @@ def test_sends_on_the_loop_share_a_transaction_with_the_requests_read_meanwhile(
     store.close()
 
 
-def test_off_the_loops_thread_a_send_does_not_turn_a_loop() -> None:
+class CountedWaits(LoopWaits):
+    """LoopWaits that count the reply waits in progress at once."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda: True)
+        self.now = self.most = self.calls = 0
+
+    def readable(self, fileno: int, timeout: float | None) -> None:
+        self.now += 1
+        self.calls += 1
+        self.most = max(self.most, self.now)
+        try:
+            super().readable(fileno, timeout)
+        finally:
+            self.now -= 1
+
+
+def test_redis_sends_and_hand_outs_on_the_loop_wait_for_their_replies_together(
+    redis_server: Any, opened: list[Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RedisStore(redis_server.store_url(f"w{time.monotonic_ns()}"))
+    opened.append(store)
+    store.ensure_accounts([AccountConfig(userid="T00001", balance=0)])
+    store.accept(acceptance(cost=0))  # the scripts registered, a connection made
+    counted = CountedWaits()
+    monkeypatch.setattr(waits, "current", counted)
+    sends = [gevent.spawn(store.accept, acceptance(cost=0)) for _ in range(8)]
+    gevent.joinall(sends, raise_error=True)
+    assert len({send.value.msgid for send in sends}) == 8
+    assert counted.most > 1  # one waited while another was sent
+    counted.most = 0
+    takes = [gevent.spawn(store.take_reports, "T00001", time.time() + 60, 2) for _ in range(5)]
+    gevent.joinall(takes, raise_error=True)
+    assert len({report.msgid for take in takes for report in take.value}) == 9  # each once
+    assert counted.most > 1
+
+
+def test_other_redis_calls_hold_the_loop_for_their_reply(
+    redis_server: Any, opened: list[Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller may hold a thread lock (the snapshot's reload does): were it to let the
+    loop turn, the next request taking that lock would stop the loop's thread for good."""
+    store = RedisStore(redis_server.store_url(f"w{time.monotonic_ns()}"))
+    opened.append(store)
+    store.ensure_accounts([AccountConfig(userid="T00001", balance=0)])
+    counted = CountedWaits()
+    monkeypatch.setattr(waits, "current", counted)
+    store.version()
+    store.accounts()
+    store.control()
+    assert counted.calls == 0
+
+
+def test_a_held_answer_on_the_loop_lets_the_loop_serve_others_meanwhile() -> None:
+    loop = LoopWaits(lambda: True)
+    done: list[str] = []
+    held = gevent.spawn(lambda: (loop.pause(0.2), done.append("held")))
+    other = gevent.spawn(lambda: done.append("other"))
+    gevent.joinall([held, other], raise_error=True)
+    assert done == ["other", "held"]
+
+
+def test_off_the_loops_thread_the_waits_make_no_hub() -> None:
     """A pool thread has no loop of its own to turn (nor should it make one)."""
-    turn = LoopTurn(lambda: True)
+    loop = LoopWaits(lambda: True)
     hubs: list[Any] = []
-    elsewhere = threading.Thread(target=lambda: (turn(), hubs.append(get_hub_if_exists())))
-    elsewhere.start()
-    elsewhere.join()
+    reader, writer = socket.socketpair()
+    writer.send(b"x")
+
+    def elsewhere() -> None:
+        loop.gather()
+        loop.readable(reader.fileno(), 1.0)
+        loop.pause(0.001)
+        hubs.append(get_hub_if_exists())
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    reader.close()
+    writer.close()
     assert hubs == [None]
 
 
@@ -143,11 +252,31 @@ def carrier_on(
 SEND = {"PATH_INFO": "/sms/v2/std/single_send"}
 
 
-def test_the_six_endpoints_run_inline_on_sqlite_and_on_the_threads_on_redis(
-    store_url, tmp_path, opened
-):
+def test_the_six_endpoints_run_inline_on_either_store(store_url, tmp_path, opened):
     carrier = carrier_on(store_url, tmp_path, opened)
-    assert views.runs_inline(carrier, SEND) is (not store_url)
+    carrier.snapshot()  # on Redis, what decides is the snapshot last loaded
+    assert views.runs_inline(carrier, SEND)
+
+
+def test_on_redis_the_requests_run_on_the_threads_until_a_snapshot_is_loaded(
+    redis_server, tmp_path, opened
+):
+    carrier = carrier_on(redis_server.store_url(f"w{time.monotonic_ns()}"), tmp_path, opened)
+    carrier.snapshots._snapshot = None  # as a worker starts
+    assert carrier.threads_reason() == "nothing read from the store yet"
+    carrier.snapshot()
+    assert views.runs_inline(carrier, SEND)
+
+
+def test_on_redis_a_change_decides_where_requests_run_from_the_snapshot_that_loads_it(
+    redis_server, tmp_path, opened
+):
+    carrier = carrier_on(redis_server.store_url(f"w{time.monotonic_ns()}"), tmp_path, opened)
+    carrier.snapshot()
+    carrier.store.put_account(ACCOUNT.updated({"answer_delay_ms": 1}))
+    assert views.runs_inline(carrier, SEND)  # no round trip asked
+    carrier.snapshot()
+    assert carrier.threads_reason() == "an answer may be held: J10003's answer_delay_ms"
 
 
 def test_telling_where_a_request_runs_costs_no_store_call_but_the_version(
@@ -158,7 +287,7 @@ def test_telling_where_a_request_runs_costs_no_store_call_but_the_version(
     counted = Counted(carrier.store)
     carrier.store = counted  # type: ignore[assignment]
     carrier.snapshots.store = counted  # type: ignore[assignment]
-    views.runs_inline(carrier, SEND)  # the snapshot loaded
+    carrier.snapshot()
     counted.calls.clear()
     views.runs_inline(carrier, SEND)
     assert dict(counted.calls) == ({} if store_url else {"version": 1})
@@ -208,8 +337,7 @@ def test_the_health_answer_says_where_the_requests_run_and_why(store_url, tmp_pa
     carrier = carrier_on(store_url, tmp_path, opened)
     app = create_app(carrier.settings, carrier.store)
     health = app.test_client().get("/__admin/health", headers={"Host": "127.0.0.1:8080"})
-    expected = "event loop" if not store_url else "threads: the store is across the network"
-    assert health.json["requests_run_on"].startswith(expected), health.json
+    assert health.json["requests_run_on"] == "event loop", health.json
 
 
 # ---------------------------------------------------------------- served

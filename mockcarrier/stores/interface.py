@@ -199,8 +199,10 @@ class Store(Protocol):
     # where reading the version first would be another: Redis); False: the version is
     # cheap to read first (SQLite reads a file the writers post it in).
     checks_version: bool
-    # True: a call may wait on another server (Redis), so the worker runs requests on its
-    # threads; False: only on this host's files and locks (mockcarrier.worker).
+    # True: a call is a round trip to another server (Redis): where a request runs is
+    # decided without one (Carrier.threads_reason), and on a worker's loop the sends and
+    # hand-outs let the loop run others while they wait for the reply; False: only on
+    # this host's files and locks (mockcarrier.worker).
     on_network: bool
 
     # ------------------------------------------------------------ accounts

@@ -3,11 +3,18 @@
 Every Lua script is registered once and called as one EVALSHA (redis-py loads it again
 on NOSCRIPT, e.g. after a Redis restart). Every Redis failure becomes a StoreError,
 answered -100999; the connection pool reconnects by itself once the server is back.
+A send's and a hand-out's call wait for the reply `yielding`: on a worker's event loop
+the loop serves other requests meanwhile (their calls meet in Redis, which writes and
+syncs the append-only file once for all the commands it read together).
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -16,6 +23,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import Script
 from redis.retry import Retry
 
+from ... import waits
 from ...config import REDIS_SCHEMES, redacted_url
 from ..interface import StoreError
 
@@ -94,6 +102,60 @@ def mo_member(msgid: int) -> str:
     return f"{msgid + (1 << 63):020d}"
 
 
+_YIELDING = contextvars.ContextVar("mockcarrier_redis_yielding", default=False)
+
+
+@contextmanager
+def yielding() -> Iterator[None]:
+    """The Redis calls within wait for their replies by waits.readable: on a worker's
+    loop, the loop runs other requests meanwhile. Only around calls that hold no lock: a
+    thread lock held across the turn would stop the loop's thread at the next request
+    that takes it (the snapshot's reload takes one), its holder never to run again."""
+    token = _YIELDING.set(True)  # per greenlet, per thread
+    try:
+        yield
+    finally:
+        _YIELDING.reset(token)
+
+
+class YieldingSocket:
+    """A connection's socket whose reads, within `yielding`, first wait by
+    waits.readable: not a read that only looks whether a reply is in (timeout 0, the
+    pool's check), nor one whose data TLS already holds."""
+
+    __slots__ = ("_sock",)
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def _wait(self) -> None:
+        if _YIELDING.get():
+            timeout = self._sock.gettimeout()
+            if timeout != 0 and not (hasattr(self._sock, "pending") and self._sock.pending()):
+                waits.current.readable(self._sock.fileno(), timeout)
+
+    def recv(self, *args: Any) -> bytes:
+        self._wait()
+        return self._sock.recv(*args)
+
+    def recv_into(self, *args: Any) -> int:  # hiredis' parser reads this way
+        self._wait()
+        return self._sock.recv_into(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def yielding_class(cls: type[redis.connection.AbstractConnection]) -> type:
+    """redis-py's connection class for the store URL's scheme, on a YieldingSocket."""
+
+    class Yielding(cls):  # type: ignore[valid-type,misc]
+        def _connect(self) -> Any:
+            return YieldingSocket(super()._connect())
+
+    return Yielding
+
+
 class Connection:
     """The client, the key prefix, the retention and the scripts."""
 
@@ -115,6 +177,8 @@ class Connection:
             retry=Retry(NoBackoff(), 1),
             health_check_interval=30,
         )
+        pool = self._r.connection_pool  # its class as the URL's scheme made it, yielding
+        pool.connection_class = yielding_class(pool.connection_class)
         self._scripts: dict[str, Script] = {}
         try:
             self._r.hsetnx(self._k("meta"), "schema_version", SCHEMA_VERSION)

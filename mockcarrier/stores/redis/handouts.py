@@ -14,7 +14,7 @@ import time
 from ...ids import decompose
 from ..interface import Kind, Mo, Report
 from ..segments import rescheduled
-from .connection import Connection, member, mo_member
+from .connection import Connection, member, mo_member, yielding
 from .rows import MessageHash, SendRecord, dumps, request_of
 
 # Lua: one message of the queue is done (its last segment handed out).
@@ -207,7 +207,8 @@ class RedisHandouts(Connection):
         if limit <= 0:
             return []
         args = [self.prefix, userid, repr(now), limit, mode, repr(until), self.retention]
-        out, bases = self._run("TAKE", args)
+        with yielding():
+            out, bases = self._run("TAKE", args)
         requests: dict[str, SendRecord | None] = {b: request_of(b, j) for b, j in bases}
         picked: list[tuple[float, int, Report]] = []
         for m, before, count, base, d, x, f, p in out:
@@ -281,7 +282,9 @@ class RedisHandouts(Connection):
         if limit <= 0:
             return []
         args = [self.prefix, userid, repr(now), limit, mode, repr(until), self.retention]
-        return [Mo(**json.loads(d)) for d in self._run("TAKE_MOS", args) if d]
+        with yielding():
+            taken = self._run("TAKE_MOS", args)
+        return [Mo(**json.loads(d)) for d in taken if d]
 
     def take_mos(self, userid: str, now: float, limit: int) -> list[Mo]:
         """§2.4 MOs in arrival order, each handed out once."""

@@ -28,7 +28,7 @@ from ..interface import (
     UnknownAccount,
 )
 from ..segments import Timing, fate_values
-from .connection import LUA_INDEX, Connection, bucket
+from .connection import LUA_INDEX, Connection, bucket, yielding
 from .rows import dumps, message_json, request_json
 
 COUNTER_BLOCK = 10_000
@@ -164,7 +164,8 @@ class RedisSends(Connection):
             bucket(custid), self.retention, reported, dumps(rows),
             "" if a.version is None else str(a.version),
         ]  # fmt: skip
-        got = self._run("ACCEPT", args)  # on an error its counters are skipped, not reused
+        with yielding():
+            got = self._run("ACCEPT", args)  # on an error its counters are skipped, not reused
         if got in (-1, -2, -3):
             self._give_back(first, a.mobiles)
             if got == -1:

@@ -8,7 +8,7 @@ lets go of the GIL, and every let-go costs thread switches under load), commits 
 then answers each. A request whose item a previous leader committed finds it answered
 when it gets the lock and returns. On a worker's event loop (mockcarrier.worker) a
 request runs to its end without a switch, so nothing would join its group: there a send
-first lets the loop take one turn (`gather`), in which the requests read meanwhile reach
+first lets the loop take one turn (waits.gather), in which the requests read meanwhile reach
 their sends and queue behind it. No committer thread: an uncontended send commits on
 its own thread, without two thread hand-offs. None is answered before the commit that
 makes it durable, so nothing acknowledged is lost on kill -9. The work answers each item
@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from ... import waits
 from .. import process
 from ..interface import StoreError
 
@@ -33,19 +34,6 @@ Answer = TypeVar("Answer")  # what it is answered
 # refuses it alone (having written nothing of it).
 GroupWork = Callable[[sqlite3.Connection, list[Item]], list["Answer | Exception"]]
 MAX_GROUP = 512  # jobs in one transaction at most: bounds how long a commit holds the lock
-
-
-def no_gathering() -> None:
-    """On threads: a send waiting for the locks is the time the others join it."""
-
-
-gather: Callable[[], None] = no_gathering  # called before a send leads (worker.py sets it)
-
-
-def gather_with(turn: Callable[[], None]) -> None:
-    """What a send calls, in this process, before it leads a group."""
-    global gather
-    gather = turn
 
 
 class Job(Generic[Item, Answer]):
@@ -92,7 +80,8 @@ class GroupCommitter(Generic[Item, Answer]):
             self._pending.append(job)
             self._waiting += 1
         try:
-            gather()  # no lock held: the sends that arrive meanwhile queue behind this one
+            # no lock held: the sends that arrive meanwhile queue behind this one
+            waits.current.gather()
             while not job.done:
                 with self._leader:  # a leader committing meanwhile may take this job too
                     if not job.done:

@@ -7,15 +7,18 @@ imports no gevent.
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 
 class ThreadWaits:
     """The waits of a plain thread."""
 
     def gather(self) -> None:
-        """Before a send leads a group commit (stores/sqlite/commit.py). On a thread the
-        time it waits for the writer's locks is the time the others join it: nothing."""
+        """Before a send leads a group (the SQLite group commit, stores/sqlite/commit.py;
+        the Redis group send, stores/redis/groups.py). On a thread the time it waits for
+        the writer's locks is the time the others join it: nothing."""
 
     def readable(self, fileno: int, timeout: float | None) -> None:
         """Before reading a reply the store waits for (stores/redis/connection.py): on a
@@ -24,6 +27,14 @@ class ThreadWaits:
     def pause(self, seconds: float) -> None:
         """A held answer (answer_delay_ms, a delay fault)."""
         time.sleep(seconds)
+
+    def on_the_loop(self) -> bool:
+        """Whether the caller is a request on a worker's loop (not on a thread)."""
+        return False
+
+    def event(self) -> Any:
+        """An event the caller can wait on: a greenlet's on the loop, a thread's here."""
+        return threading.Event()
 
 
 current: ThreadWaits = ThreadWaits()

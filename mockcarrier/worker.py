@@ -24,9 +24,10 @@ an exception (which was HTTP 500): the app is told why (BODY_ERROR) and answers 
 the document's shape on the six endpoints, and the connection is closed.
 
 A request on the loop runs to its end unless it waits by mockcarrier.waits (LoopWaits):
-- a send lets the loop take one turn before it leads a group commit (the SQLite store:
-  stores/sqlite/commit.py), so the sends of the requests read meanwhile share its
-  transaction; only while there is room for them in the app;
+- a send lets the loop take one turn before it leads a group, so the sends of the
+  requests read meanwhile share its SQLite transaction (stores/sqlite/commit.py) or its
+  Redis script call (stores/redis/groups.py); only while there is room for them in the
+  app;
 - a send or a hand-out on Redis waits for its reply while the loop serves the others
   (stores/redis/connection.py), whose calls reach Redis meanwhile;
 - a held answer (reached on Redis before the snapshot that holds it is loaded) sleeps
@@ -191,7 +192,8 @@ class LoopWaits(waits.ThreadWaits):
 
     def gather(self) -> None:
         """One turn of the loop, in which the requests read meanwhile run up to their own
-        sends and join this one's group; only while there is room for one in the app."""
+        sends and join this one's group (SQLite's transaction, Redis' script call); only
+        while there is room for one in the app."""
         if self.on_the_loop() and self.room():
             gevent.sleep(NEXT_TURN)
 
@@ -199,6 +201,9 @@ class LoopWaits(waits.ThreadWaits):
         """The loop runs others until the reply is in (or the socket's timeout)."""
         if self.on_the_loop():
             wait_read(fileno, timeout=timeout, timeout_exc=TimeoutError("timed out"))
+
+    def event(self) -> Any:
+        return Event() if self.on_the_loop() else threading.Event()
 
     def pause(self, seconds: float) -> None:
         if self.on_the_loop():

@@ -131,6 +131,26 @@ def test_a_send_checked_against_a_moved_version_writes_nothing(redis_server: Red
     assert store.account("T00001").balance == before.balance - 1
 
 
+def test_a_send_call_sent_again_is_written_once(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+):
+    """redis-py sends a call again once when it lost the reply (the connection's Retry):
+    the script ran, and must not bill or keep the send twice."""
+    store, _ = opened(redis_server)
+    real = store._run
+
+    def sent_twice(script: str, args: list, client: object = None) -> object:
+        if script == "ACCEPT":
+            real(script, args)  # its reply lost
+        return real(script, args, client)
+
+    monkeypatch.setattr(store, "_run", sent_twice)
+    accepted = store.accept(acceptance(cost=3, due_ats=[0.5, 0.5]))
+    assert store.account("T00001").balance == 10_000 - 3
+    listed = sorted(m["msgid"] for m in store.messages("T00001"))
+    assert listed == [accepted.msgid, accepted.msgid + 1]
+
+
 def test_counters_come_from_a_block_reserved_once_per_ten_thousand(quiet_redis: RedisServer):
     store, _ = opened(quiet_redis)
     store.accept(acceptance())  # the scripts are loaded

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -121,7 +122,9 @@ def yielding() -> Iterator[None]:
 class YieldingSocket:
     """A connection's socket whose reads, within `yielding`, first wait by
     waits.readable: not a read that only looks whether a reply is in (timeout 0, the
-    pool's check), nor one whose data TLS already holds."""
+    pool's check before each call), nor one whose data TLS holds already. (A flag such
+    as MSG_DONTWAIT would not spare the wait: Python polls a socket with a timeout
+    before it reads.)"""
 
     __slots__ = ("_sock",)
 
@@ -131,7 +134,8 @@ class YieldingSocket:
     def _wait(self) -> None:
         if _YIELDING.get():
             timeout = self._sock.gettimeout()
-            if timeout != 0 and not (hasattr(self._sock, "pending") and self._sock.pending()):
+            held = isinstance(self._sock, ssl.SSLSocket) and self._sock.pending()
+            if timeout != 0 and not held:
                 waits.current.readable(self._sock.fileno(), timeout)
 
     def recv(self, *args: Any) -> bytes:

@@ -1,6 +1,9 @@
 """A send in one round trip: one script bills and keeps the send, its messages, their
 place in the due queue and the search indexes (atomic in Redis, durable as far as the
-server is).
+server is). On a worker's event loop, the sends that arrive together share one call of
+it (groups.py). redis-py sends a call again once when its reply was lost (the
+connection's Retry): a send whose request key is there already (its first counter, no
+other send's) is answered as written, not written again.
 
 The counters come from a block this process reserved beforehand (one INCRBY per
 COUNTER_BLOCK counters, durable before any is used): the store knows the msgids before
@@ -11,6 +14,7 @@ of a block unused); several processes and instances interleave their blocks."""
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import Any
@@ -29,6 +33,7 @@ from ..interface import (
 )
 from ..segments import Timing, fate_values
 from .connection import LUA_INDEX, Connection, bucket, yielding
+from .groups import LoopGroups
 from .rows import dumps, message_json, request_json
 
 COUNTER_BLOCK = 10_000
@@ -36,52 +41,60 @@ COUNTER_BLOCK = 10_000
 ACCEPT = (
     LUA_INDEX
     + """
--- ARGV: P, userid, balance field, cost, -cost (written by Python: Lua writes 1e+15, and
--- Redis refuses -0), base counter, request JSON, custid bucket, retention,
--- messages with reports, then the messages in one JSON array (one argument: redis-py
--- packs each argument apart), each [JSON, pktotal, due gap, segment 1's due time (''
--- never reported), mobile bucket, own custid bucket ('' the send's)]: times as text,
--- exact; then the store version the request was checked against ('' not checked).
--- Returns 1; -1 unknown account, -2 arrears, -3 the version moved (nothing written).
-local P, u = ARGV[1], ARGV[2]
-if ARGV[12] ~= '' and (redis.call('GET', P .. ':version') or '0') ~= ARGV[12] then
-  return -3
-end
-local acct = P .. ':account:' .. u
-local have = redis.call('HGET', acct, ARGV[3])
-if not have then return -1 end
-if tonumber(have) < tonumber(ARGV[4]) then return -2 end
-redis.call('HINCRBY', acct, ARGV[3], ARGV[5])
-local base, ret = tonumber(ARGV[6]), ARGV[9]
-local q = P .. ':q:' .. ARGV[6]
-redis.call('SET', q, ARGV[7])
-local reported = tonumber(ARGV[10])
-if reported == 0 then redis.call('EXPIRE', q, ret) end
-if reported > 1 then redis.call('SET', P .. ':o:' .. ARGV[6], reported) end
-local touched = {}
-push_index(P, P .. ':ls:' .. u, -base, {})  -- the listing does not expire: see rows.py
-push_index(P, P .. ':ic:' .. u .. ':' .. ARGV[8], -base, touched)
-local due = P .. ':due:' .. u
-local c = base
-for _, m in ipairs(cjson.decode(ARGV[11])) do
-  local key = P .. ':m:' .. string.format('%d', c)
-  if m[2] == 1 then
-    redis.call('HSET', key, 'q', ARGV[6], 'd', m[1])
-  else
-    redis.call('HSET', key, 'q', ARGV[6], 'd', m[1], 'n', m[2], 'g', m[3], 't', m[4])
+-- Several sends in one call (Connection.accept_group): ARGV P, retention, then ten per
+-- send: userid, balance field, cost, -cost (written by Python: Lua writes 1e+15, and
+-- Redis refuses -0), base counter, request JSON, custid bucket, messages with reports,
+-- the messages in one JSON array (one argument: redis-py packs each argument apart),
+-- each [JSON, pktotal, due gap, segment 1's due time ('' never reported), mobile
+-- bucket, own custid bucket ('' the send's)]: times as text, exact; then the store
+-- version the request was checked against ('' not checked).
+-- Returns one per send: 1; -1 unknown account, -2 arrears, -3 the version moved
+-- (nothing of that send written).
+local P, ret = ARGV[1], ARGV[2]
+local function accept(u, field, cost, neg, first, request, cbucket, reported, messages, version)
+  if redis.call('EXISTS', P .. ':q:' .. first) == 1 then return 1 end  -- a call sent again
+  if version ~= '' and (redis.call('GET', P .. ':version') or '0') ~= version then
+    return -3
   end
-  if m[4] == '' then
-    redis.call('EXPIRE', key, ret)
-  else
-    redis.call('ZADD', due, m[4], string.format('%011d', c))
+  local acct = P .. ':account:' .. u
+  local have = redis.call('HGET', acct, field)
+  if not have then return -1 end
+  if tonumber(have) < tonumber(cost) then return -2 end
+  redis.call('HINCRBY', acct, field, neg)
+  local base = tonumber(first)
+  local q = P .. ':q:' .. first
+  redis.call('SET', q, request)
+  reported = tonumber(reported)
+  if reported == 0 then redis.call('EXPIRE', q, ret) end
+  if reported > 1 then redis.call('SET', P .. ':o:' .. first, reported) end
+  local touched = {}
+  push_index(P, P .. ':ls:' .. u, -base, {})  -- the listing does not expire: see rows.py
+  push_index(P, P .. ':ic:' .. u .. ':' .. cbucket, -base, touched)
+  local due = P .. ':due:' .. u
+  local c = base
+  for _, m in ipairs(cjson.decode(messages)) do
+    local key = P .. ':m:' .. string.format('%d', c)
+    if m[2] == 1 then
+      redis.call('HSET', key, 'q', first, 'd', m[1])
+    else
+      redis.call('HSET', key, 'q', first, 'd', m[1], 'n', m[2], 'g', m[3], 't', m[4])
+    end
+    if m[4] == '' then
+      redis.call('EXPIRE', key, ret)
+    else
+      redis.call('ZADD', due, m[4], string.format('%011d', c))
+    end
+    push_index(P, P .. ':im:' .. u .. ':' .. m[5], c, touched)
+    if m[6] ~= '' then push_index(P, P .. ':ic:' .. u .. ':' .. m[6], c, touched) end
+    c = c + 1
   end
-  push_index(P, P .. ':im:' .. u .. ':' .. m[5], c, touched)
-  if m[6] ~= '' then push_index(P, P .. ':ic:' .. u .. ':' .. m[6], c, touched) end
-  c = c + 1
+  -- an index key lasts the retention after its newest entry
+  for key in pairs(touched) do redis.call('EXPIRE', key, ret) end
+  return 1
 end
--- an index key lasts the retention after its newest entry
-for key in pairs(touched) do redis.call('EXPIRE', key, ret) end
-return 1
+local out = {}
+for i = 3, #ARGV, 10 do out[#out + 1] = accept(unpack(ARGV, i, i + 9)) end
+return out
 """
 )
 
@@ -138,6 +151,16 @@ class RedisSends(Connection):
     checks_version = True  # the version is a round trip: the send's script checks it
     on_network = True  # every call is a round trip to redis-server
 
+    @functools.cached_property
+    def _groups(self) -> LoopGroups[list[Any], int]:
+        return LoopGroups(self._send_group)
+
+    def _send_group(self, sends: list[list[Any]]) -> list[int]:
+        """One ACCEPT for several sends' arguments: one answer each."""
+        flat = [arg for send in sends for arg in send]
+        with yielding():
+            return self._run("ACCEPT", [self.prefix, self.retention, *flat])
+
     def accept(self, acceptance: Acceptance) -> Accepted:
         """Bill, number, keep the messages: one EVALSHA (and, once per block, one more),
         which first checks the version the request was checked against, if given."""
@@ -160,12 +183,10 @@ class RedisSends(Connection):
             own = bucket(m.custid) if m.custid else ""
             rows.append([message_json(m), m.pktotal, gap, due, bucket(m.mobile), own])
         args: list[Any] = [
-            self.prefix, a.userid, field, cost, -cost, first, request_json(a, custid),
-            bucket(custid), self.retention, reported, dumps(rows),
-            "" if a.version is None else str(a.version),
+            a.userid, field, cost, -cost, first, request_json(a, custid), bucket(custid),
+            reported, dumps(rows), "" if a.version is None else str(a.version),
         ]  # fmt: skip
-        with yielding():
-            got = self._run("ACCEPT", args)  # on an error its counters are skipped, not reused
+        got = self._groups.call(args)  # on an error its counters are skipped, not reused
         if got in (-1, -2, -3):
             self._give_back(first, a.mobiles)
             if got == -1:

@@ -533,6 +533,12 @@ def _git(*args: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
+def tree_state() -> tuple[str | None, bool]:
+    """(the commit checked out, whether tracked files differ from it)."""
+    commit = _git("rev-parse", "HEAD") or None
+    return commit, bool(_git("status", "--porcelain", "--untracked-files=no"))
+
+
 def command_line(benchmark: str, argv: list[str]) -> str:
     """The command that reproduces the run (where its output goes does not count)."""
     kept: list[str] = []
@@ -561,6 +567,7 @@ class Run:
         self.store = store or getattr(args, "store", "sqlite")  # "none": no mock served
         self.started = _utc()
         self.load_before = os.getloadavg()
+        self.tree = tree_state()  # the code measured: read as it starts, not as it ends
 
     def save(self, rows: list[Row], raw: dict[str, Any]) -> Path:
         store = self.store
@@ -587,8 +594,9 @@ class Run:
             "options": {k: v for k, v in vars(self.args).items() if k != "results_dir"},
             "started_at": self.started.isoformat().replace("+00:00", "Z"),
             "finished_at": _utc().isoformat().replace("+00:00", "Z"),
-            "commit": _git("rev-parse", "HEAD") or None,
-            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+            "commit": self.tree[0],
+            # changed as it ran (an edit, a commit): not the code of any one commit
+            "dirty": self.tree[1] or tree_state() != self.tree,
             "machine": {
                 **machine_facts(),
                 "load_before": list(self.load_before),

@@ -15,8 +15,8 @@ thread, as a sync worker would; anything else (answer delays, the admin API) on 
 the `--threads` threads. A thread costs two hand-offs a request, and the GIL then passes
 between the loop and the thread at every store call: single_send took about 2.0 ms of
 CPU a request on a thread against 1.3 ms inline on SQLite (one worker, 16 connections),
-and Redis' single_send served 0.23 of the bare baseline on the threads against 0.40 on
-the loop.
+and Redis' single_send served 0.19-0.23 of the bare baseline on the threads against
+0.35-0.43 on the loop (trial A/B runs, the same hour).
 
 Malformed framing (a chunk size of -5 or zz, a chunk without its CRLF, a bad chunk
 extension or trailer) is met while reading the body here, so it never reaches Flask as

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import write_results
+from benchmarks import common, write_results
 from benchmarks.common import Row, Run, command_line, spread
 from benchmarks.targets import EXPECTED, YEAR_MESSAGES, target_for
 
@@ -196,6 +196,21 @@ def test_a_run_is_saved_as_one_json_file_with_its_verdict(tmp_path: Path) -> Non
     assert saved["options"] == {"store": "redis", "instances": 2, "workers": 1}
     assert saved["raw"] == {"runs": [1, 2]}
     assert len(saved["machine"]["load_before"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("as_it_ends", "dirty"),
+    [(("a" * 40, False), False), (("b" * 40, False), True), (("a" * 40, True), True)],
+    ids=["unchanged", "committed meanwhile", "edited meanwhile"],
+)
+def test_a_run_names_the_commit_it_started_on_and_says_dirty_when_the_tree_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_it_ends: tuple, dirty: bool
+) -> None:
+    states = iter([("a" * 40, False), as_it_ends])
+    monkeypatch.setattr(common, "tree_state", lambda: next(states))
+    run = Run("single_send", argparse.Namespace(results_dir=tmp_path))
+    saved = json.loads(run.save([], {}).read_text(encoding="utf-8"))
+    assert (saved["commit"], saved["dirty"]) == ("a" * 40, dirty)
 
 
 def test_the_saved_command_leaves_out_where_the_output_went() -> None:

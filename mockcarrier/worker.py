@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, cast
@@ -133,7 +132,7 @@ class OffloadedApp:
         """Into the app on the loop: at once while fewer than --threads requests are in
         it, else after those already waiting (first come, first in: a newcomer never
         passes a waiter, as a semaphore's did)."""
-        if self.in_the_app < self.pool.maxsize:  # (never so while any waits: see _leave)
+        if self.room_on_the_loop():  # (never so while any waits: see _leave)
             self.in_the_app += 1
             return
         room = Event()
@@ -172,7 +171,8 @@ class OffloadedApp:
         return started[0], started[1], body
 
     def room_on_the_loop(self) -> bool:
-        """Whether a request in the app on the loop may let another in (LoopWaits)."""
+        """Whether another request may enter the app on the loop now (_enter, and
+        LoopWaits.gather: a turn only while one could join)."""
         return self.in_the_app < self.pool.maxsize
 
 
@@ -203,13 +203,13 @@ class LoopWaits(waits.ThreadWaits):
             wait_read(fileno, timeout=timeout, timeout_exc=TimeoutError("timed out"))
 
     def event(self) -> Any:
-        return Event() if self.on_the_loop() else threading.Event()
+        return Event() if self.on_the_loop() else super().event()
 
     def pause(self, seconds: float) -> None:
         if self.on_the_loop():
             gevent.sleep(seconds)
         else:
-            time.sleep(seconds)
+            super().pause(seconds)
 
 
 class MockWorker(GeventWorker):

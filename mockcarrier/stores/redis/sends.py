@@ -41,7 +41,7 @@ COUNTER_BLOCK = 10_000
 ACCEPT = (
     LUA_INDEX
     + """
--- Several sends in one call (Connection.accept_group): ARGV P, retention, then ten per
+-- Several sends in one call (RedisSends._send_group): ARGV P, retention, then ten per
 -- send: userid, balance field, cost, -cost (written by Python: Lua writes 1e+15, and
 -- Redis refuses -0), base counter, request JSON, custid bucket, messages with reports,
 -- the messages in one JSON array (one argument: redis-py packs each argument apart),
@@ -162,8 +162,9 @@ class RedisSends(Connection):
             return self._run("ACCEPT", [self.prefix, self.retention, *flat])
 
     def accept(self, acceptance: Acceptance) -> Accepted:
-        """Bill, number, keep the messages: one EVALSHA (and, once per block, one more),
-        which first checks the version the request was checked against, if given."""
+        """Bill, number, keep the messages: one EVALSHA (and, once per block, one more;
+        on a worker's loop shared with the sends that arrive with it: groups.py), which
+        first checks the version the request was checked against, if given."""
         a = acceptance
         first = self._counters(a.mobiles)
         base = ids.compose(a.prefix, first)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+
+# acquire(block): take a lock; block=False only tries (False: held elsewhere), block=True
+# waits for it (False: its own timeout passed).
+Acquire = Callable[[bool], bool]
 
 
 class ThreadWaits:
@@ -35,6 +41,19 @@ class ThreadWaits:
     def event(self) -> Any:
         """An event the caller can wait on: a greenlet's on the loop, a thread's here."""
         return threading.Event()
+
+    def writing(self) -> AbstractContextManager[Any]:
+        """Around a store write that takes locks (stores/sqlite/db.py, commit.py): on the
+        loop one request at a time is in it, so a request never waits on the loop's
+        thread for a lock another request of the loop holds. On a thread, nothing: the
+        locks order the threads."""
+        return nullcontext()
+
+    def take(self, acquire: Acquire, release: Callable[[], None]) -> bool:
+        """Take a lock that another thread or process may hold (the store's writer locks);
+        what acquire(True) says. release gives it back: on the loop, a wait abandoned (the
+        request killed) gives back what it took after all. On a thread, acquire(True)."""
+        return acquire(True)
 
 
 current: ThreadWaits = ThreadWaits()

@@ -5,7 +5,9 @@ other on a pool thread; at most --threads at once are in the app on the loop, th
 enter in the order they came; the six endpoints run there on either store unless an
 answer may be held or an account admits fewer requests in flight than the threads could
 run (on Redis, as the snapshot last loaded says); on the loop a send lets it turn before
-it commits, and a Redis send or hand-out while it waits for its reply, nothing else; the
+it commits, a SQLite write while it waits for a writer lock held elsewhere (one write of
+the loop at a time, and a lock had for a request killed meanwhile is given back), and a
+Redis send or hand-out while it waits for its reply, nothing else; the
 admin API and the console always run on the threads; and in a served mock a held answer
 never holds the loop, and clients that send their next request the moment they have an
 answer are served in turn.
@@ -13,8 +15,10 @@ answer are served in turn.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
+import os
 import re
 import selectors
 import socket
@@ -37,7 +41,7 @@ from mockcarrier.service import Carrier
 from mockcarrier.stores import Store
 from mockcarrier.stores.redis import RedisStore
 from mockcarrier.stores.sqlite import SqliteStore
-from mockcarrier.worker import LoopWaits, OffloadedApp
+from mockcarrier.worker import AbandonableWait, LoopWaits, OffloadedApp
 from smsapi.errors import Result
 
 from .conftest import start_server
@@ -144,6 +148,147 @@ def test_sends_on_the_loop_share_a_transaction_with_the_requests_read_meanwhile(
     store.close()
 
 
+class HeldElsewhere:
+    """The store's writer flock, held by another open file of it: as another process
+    would hold it."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.fd = os.open(f"{store.path}-writer", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: held
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def test_a_write_on_the_loop_waiting_for_the_writer_lock_lets_the_loop_serve_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were it to wait on the loop's thread, the worker would do nothing until the other
+    process's transaction ended."""
+    store = SqliteStore(str(tmp_path / "loop.db"))
+    store.ensure_accounts([AccountConfig(userid="T00001", balance=0)])
+    monkeypatch.setattr(waits, "current", LoopWaits(lambda: True))
+    held = HeldElsewhere(store)
+    done: list[str] = []
+
+    def release_later() -> None:
+        time.sleep(0.3)
+        done.append("released")
+        held.release()
+
+    releaser = threading.Thread(target=release_later)
+    releaser.start()
+    write = gevent.spawn(lambda: (store.top_up("T00001", 5), done.append("written")))
+    other = gevent.spawn(lambda: done.append("other"))
+    gevent.joinall([write, other], raise_error=True)
+    releaser.join()
+    assert done == ["other", "released", "written"]
+    assert store.account("T00001").balance == 5  # type: ignore[union-attr]
+    store.close()
+
+
+def test_sends_read_while_the_leader_waits_for_the_writer_lock_join_its_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(str(tmp_path / "loop.db"))
+    store.ensure_accounts([AccountConfig(userid="T00001", balance=0)])
+    monkeypatch.setattr(waits, "current", LoopWaits(lambda: True))
+    store.accept(acceptance(cost=0))  # the committer runs
+    groups = store._committer.groups
+    held = HeldElsewhere(store)
+    releaser = threading.Timer(0.3, held.release)
+    releaser.start()
+    leader = gevent.spawn(store.accept, acceptance(cost=0))
+    gevent.sleep(0.05)  # the leader is waiting for the lock by now
+    later = [gevent.spawn(store.accept, acceptance(cost=0)) for _ in range(4)]
+    gevent.joinall([leader, *later], raise_error=True)
+    releaser.join()
+    assert len({send.value.msgid for send in [leader, *later]}) == 5
+    assert store._committer.groups - groups == 1
+    store.close()
+
+
+class CountedTakes(LoopWaits):
+    """LoopWaits that count the lock waits in progress at once."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda: True)
+        self.now = self.most = 0
+
+    def take(self, acquire: waits.Acquire, release: Any) -> bool:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            return super().take(acquire, release)
+        finally:
+            self.now -= 1
+
+
+def test_on_the_loop_one_write_at_a_time_waits_for_the_writer_locks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The others wait their turn on the loop: each waiting for a lock would hold a
+    helper thread of the hub's few, and the one holding the thread locks could find
+    none left to wait for the flock."""
+    store = SqliteStore(str(tmp_path / "loop.db"))
+    store.ensure_accounts([AccountConfig(userid="T00001", balance=0)])
+    counted = CountedTakes()
+    monkeypatch.setattr(waits, "current", counted)
+    held = HeldElsewhere(store)
+    releaser = threading.Timer(0.2, held.release)
+    releaser.start()
+    writes = [gevent.spawn(store.top_up, "T00001", 1) for _ in range(4)]
+    takes = [gevent.spawn(store.take_reports, "T00001", time.time(), 10) for _ in range(2)]
+    sends = [gevent.spawn(store.accept, acceptance(cost=0)) for _ in range(2)]
+    gevent.joinall(writes + takes + sends, raise_error=True)
+    releaser.join()
+    assert store.account("T00001").balance == 4  # type: ignore[union-attr]
+    assert counted.most == 1
+    store.close()
+
+
+def test_a_write_killed_while_it_waits_for_the_writer_lock_leaves_it_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(str(tmp_path / "loop.db"), busy_timeout=2.0)
+    store.ensure_accounts([AccountConfig(userid="T00001", balance=0)])
+    monkeypatch.setattr(waits, "current", LoopWaits(lambda: True))
+    held = HeldElsewhere(store)
+    releaser = threading.Timer(0.3, held.release)
+    releaser.start()
+    write = gevent.spawn(store.top_up, "T00001", 5)
+    gevent.sleep(0.05)
+    write.kill()
+    releaser.join()
+    gevent.get_hub().threadpool.join()  # the helper thread is done with the lock
+    HeldElsewhere(store).release()  # another process can take it (or this would block)
+    with ThreadPoolExecutor(1) as pool:  # a thread's write: a lock left taken fails it
+        pool.submit(store.top_up, "T00001", 7).result(timeout=5)
+    assert store.account("T00001").balance == 7  # type: ignore[union-attr]
+    store.close()
+
+
+def test_a_lock_had_after_its_wait_was_abandoned_is_given_back() -> None:
+    lock = threading.Lock()
+    lock.acquire()
+    wait = AbandonableWait(lambda block: lock.acquire(blocking=block), lock.release)
+    helper = threading.Thread(target=wait.run)
+    helper.start()
+    wait.abandon()  # while the helper waits
+    lock.release()
+    helper.join()
+    assert lock.acquire(blocking=False)
+
+
+def test_a_lock_had_before_its_wait_was_abandoned_is_given_back() -> None:
+    lock = threading.Lock()
+    wait = AbandonableWait(lambda block: lock.acquire(blocking=block), lock.release)
+    assert wait.run()  # had, the request killed before it was told
+    wait.abandon()
+    assert lock.acquire(blocking=False)
+
+
 class CountedWaits(LoopWaits):
     """LoopWaits that count the reply waits in progress at once."""
 
@@ -217,6 +362,9 @@ def test_off_the_loops_thread_the_waits_make_no_hub() -> None:
         loop.gather()
         loop.readable(reader.fileno(), 1.0)
         loop.pause(0.001)
+        with loop.writing():
+            lock = threading.Lock()
+            assert loop.take(lambda block: lock.acquire(blocking=block), lock.release)
         hubs.append(get_hub_if_exists())
 
     thread = threading.Thread(target=elsewhere)

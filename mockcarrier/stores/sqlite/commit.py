@@ -8,13 +8,16 @@ lets go of the GIL, and every let-go costs thread switches under load), commits 
 then answers each. A request whose item a previous leader committed finds it answered
 when it gets the lock and returns. On a worker's event loop (mockcarrier.worker) a
 request runs to its end without a switch, so nothing would join its group: there a send
-first lets the loop take one turn (waits.gather), in which the requests read meanwhile reach
-their sends and queue behind it. No committer thread: an uncontended send commits on
-its own thread, without two thread hand-offs. None is answered before the commit that
-makes it durable, so nothing acknowledged is lost on kill -9. The work answers each item
-with its result or with the exception that refuses it alone (Arrears, UnknownAccount:
-refused before anything of it is written); an exception out of the work (a full disk)
-or a failed COMMIT fails every item of the group, and nothing of it is kept.
+first lets the loop take one turn (waits.gather), in which the requests read meanwhile
+reach their sends and queue behind it; and the loop serves the others while the leader
+waits for a lock another process or thread holds (waits.take, one writer of the loop at
+a time: waits.writing), so the sends read meanwhile join its group too. No committer
+thread: an uncontended send commits on its own thread, without two thread hand-offs.
+None is answered before the commit that makes it durable, so nothing acknowledged is
+lost on kill -9. The work answers each item with its result or with the exception that
+refuses it alone (Arrears, UnknownAccount: refused before anything of it is written); an
+exception out of the work (a full disk) or a failed COMMIT fails every item of the
+group, and nothing of it is kept.
 """
 
 from __future__ import annotations
@@ -82,14 +85,21 @@ class GroupCommitter(Generic[Item, Answer]):
         try:
             # no lock held: the sends that arrive meanwhile queue behind this one
             waits.current.gather()
-            while not job.done:
-                with self._leader:  # a leader committing meanwhile may take this job too
-                    if not job.done:
-                        self._commit(job)
+            with waits.current.writing():
+                while not job.done:  # a leader committing meanwhile may take this job too
+                    waits.current.take(self._take_leader, self._leader.release)
+                    try:
+                        if not job.done:
+                            self._commit(job)
+                    finally:
+                        self._leader.release()
             return job.answer()
         finally:
             with self._mutex:
                 self._waiting -= 1
+
+    def _take_leader(self, block: bool) -> bool:
+        return self._leader.acquire(blocking=block)
 
     def waiting(self) -> int:
         """Jobs handed in and not answered yet."""

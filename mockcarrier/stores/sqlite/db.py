@@ -17,8 +17,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from typing import Any
 
+from ... import waits
 from .. import process
 from ..interface import StoreError
 from .board import VersionBoard
@@ -138,21 +140,32 @@ class Database:
         the file still meet busy_timeout. A flock, not an fcntl record lock: the kernel's
         deadlock check for record locks counts processes, not threads, so a thread waiting
         here while another thread of its process waited on the limiter's record lock
-        (limits.py) was refused with EDEADLK (tests/test_store_locks.py)."""
-        if not self._writer.acquire(timeout=self.busy_timeout):
-            raise StoreError("database is locked (another writer of this process)")
-        try:
+        (limits.py) was refused with EDEADLK (tests/test_store_locks.py). On a worker's
+        loop the locks are waited for by waits.take, the loop serving the others
+        meanwhile (mockcarrier.worker)."""
+        with waits.current.writing():
+            if not waits.current.take(self._take_writer, self._writer.release):
+                raise StoreError("database is locked (another writer of this process)")
             try:
-                fcntl.flock(self._writer_fd(), fcntl.LOCK_EX)
-            except OSError as exc:
-                raise StoreError(f"cannot lock {self.path}-writer: {exc}") from exc
-            try:
-                with self._transaction() as conn:
-                    yield conn
+                fd = self._writer_fd()
+                try:
+                    waits.current.take(partial(flock_exclusive, fd), partial(flock_free, fd))
+                except OSError as exc:
+                    raise StoreError(f"cannot lock {self.path}-writer: {exc}") from exc
+                try:
+                    with self._transaction() as conn:
+                        yield conn
+                finally:
+                    flock_free(fd)
             finally:
-                fcntl.flock(self._writer_fd(), fcntl.LOCK_UN)
-        finally:
-            self._writer.release()
+                self._writer.release()
+
+    def _take_writer(self, block: bool) -> bool:
+        """This process's writer lock (waits.Acquire): tried, or waited for up to the
+        busy timeout."""
+        if block:
+            return self._writer.acquire(timeout=self.busy_timeout)
+        return self._writer.acquire(blocking=False)
 
     def _writer_fd(self) -> int:
         """This process's own descriptor of the writer lock file: a descriptor inherited
@@ -210,3 +223,16 @@ class Database:
             self._row_checked = now
             self._row_version = int(self._scalar(VERSION_ROW))
         return max(self._board.read(), self._row_version)
+
+
+def flock_exclusive(fd: int, block: bool) -> bool:
+    """The processes' writer lock (waits.Acquire): tried, or waited for."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # only when tried: another process holds it
+        return False
+    return True
+
+
+def flock_free(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)

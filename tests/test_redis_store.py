@@ -1,6 +1,8 @@
 """The Redis store's own rules (mockcarrier/stores/redis/): one round trip per send,
 what was handed out expires after the retention and takes its index entries along,
-messages stay compact, counters are never shared by two stores or two processes. The
+messages stay compact, counters are never shared by two stores or two processes, a call
+sent again after its reply was lost applies once (a send, a top-up, a fault's firing, a
+new fault, a seqid). The
 rules both stores keep are in tests/test_store.py and tests/test_store_equivalence.py."""
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -149,6 +152,54 @@ def test_a_send_call_sent_again_is_written_once(
     assert store.account("T00001").balance == 10_000 - 3
     listed = sorted(m["msgid"] for m in store.messages("T00001"))
     assert listed == [accepted.msgid, accepted.msgid + 1]
+
+
+class LostReply:
+    """The reply to the store's next script call is read and then lost, as when the
+    connection drops after Redis ran the call: redis-py's Retry sends it again."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.armed = False
+        self.lost = 0
+        real = redis.connection.AbstractConnection.read_response
+
+        def read_response(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            answer = real(conn, *args, **kwargs)
+            if self.armed:
+                self.armed = False
+                self.lost += 1
+                raise redis.ConnectionError("the reply was lost")
+            return answer
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", read_response)
+
+    def next_call(self, call: Callable[[], object]) -> object:
+        self.armed = True
+        answer = call()
+        assert self.lost == 1  # the call did meet a lost reply
+        self.lost = 0
+        return answer
+
+
+def test_calls_whose_reply_is_lost_are_not_applied_twice(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+):
+    """A top-up, a fault's firing, a new fault and a push lane's seqid: each call's own
+    key tells the call sent again that it ran (and what it answered)."""
+    store, _ = opened(redis_server)
+    store.top_up("T00001", 0)  # each script loaded: the first call meets NOSCRIPT
+    first = store.add_fault({"endpoint": "single_send", "action": "error"}, 5)
+    store.consume_fault(first)
+    store.next_seqid("T00001", "rpt")
+    lost = LostReply(monkeypatch)
+    assert lost.next_call(lambda: store.top_up("T00001", 7)).balance == 10_007
+    assert store.account("T00001").balance == 10_007
+    assert lost.next_call(lambda: store.consume_fault(first)) is True
+    assert [(f["remaining"], f["hits"]) for f in store.faults()] == [(3, 2)]
+    second = lost.next_call(lambda: store.add_fault({"endpoint": "get_mo"}, None))
+    assert [f["id"] for f in store.faults()] == [first, second]
+    assert lost.next_call(lambda: store.next_seqid("T00001", "rpt")) == 2
+    assert store.next_seqid("T00001", "rpt", advance=False) == 2
 
 
 def test_counters_come_from_a_block_reserved_once_per_ten_thousand(quiet_redis: RedisServer):

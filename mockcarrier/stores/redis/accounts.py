@@ -11,7 +11,7 @@ from typing import Any
 
 from ...config import AccountConfig, to_micros
 from ..interface import AccountRecord, UnknownAccount
-from .connection import Connection
+from .connection import Connection, Once
 
 # A failed authentication: ARGV P, userid, entry (len:userid...), at, cutoff, keep.
 # Every account's failures before cutoff go (a log of all, scored by time, names them).
@@ -37,11 +37,11 @@ return 1
 class RedisAccounts(Connection):
     AUTH_FAILURE = AUTH_FAILURE
     # HINCRBY / HSET on an account only if it exists. ARGV key, op, field, value...
-    ON_ACCOUNT = """
+    ON_ACCOUNT = Once("""
 if redis.call('EXISTS', ARGV[1]) == 0 then return 0 end
 for i = 3, #ARGV, 2 do redis.call(ARGV[2], ARGV[1], ARGV[i], ARGV[i + 1]) end
 return 1
-"""
+""")
 
     def _account_key(self, userid: str) -> str:
         return self._k("account", userid)

@@ -14,6 +14,7 @@ import contextvars
 import hashlib
 import socket
 import ssl
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,33 @@ SCHEMA_VERSION = "2"
 # The admin search indexes (mobile, custid) are lists in this many buckets per account,
 # so an index entry costs ~10 bytes, not a key per mobile (~100 bytes).
 BUCKETS = 4096
+
+
+# A call's own key (KEYS[1] of a Once script) lives this long: redis-py sends a call again
+# at once, after at most the connect timeout.
+ONCE_SECONDS = 30
+ONCE_WRAPPER = """
+-- redis-py sends a call again when it lost the reply (Connection's Retry), though Redis
+-- ran it: KEYS[1], the call's own key, says it ran and keeps what it answered.
+local ran = redis.call('GET', KEYS[1])
+if ran then return cjson.decode(ran) end
+local answer = (function()
+{body}
+end)()
+redis.call('SET', KEYS[1], cjson.encode(answer), 'EX', {seconds})
+return answer
+"""
+
+
+class Once(str):
+    """A script that must not apply twice for one call (a count, an increment, a new id):
+    each call passes a key of its own, and the call sent again answers what the first
+    answered, changing nothing (cjson keeps numbers to 14 digits: a count, an id, a seqid;
+    not a msgid). The send script has its own guard (sends.py)."""
+
+    def __new__(cls, body: str) -> Once:
+        text = ONCE_WRAPPER.replace("{body}", body).replace("{seconds}", str(ONCE_SECONDS))
+        return super().__new__(cls, text)
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -193,10 +221,13 @@ class Connection:
         return ":".join([self.prefix, *map(str, parts)])
 
     def _run(self, script: str, args: list[Any], client: Any = None) -> Any:
-        """One EVALSHA of a script (registered by text: a class attribute of its mixin)."""
+        """One EVALSHA of a script (registered by text: a class attribute of its mixin);
+        a Once script's with a key of the call's own."""
         if script not in self._scripts:
             self._scripts[script] = self._r.register_script(getattr(self, script))
-        return self._scripts[script](keys=[], args=args, client=client or self._r)
+        called = self._scripts[script]
+        keys = [self._k("once", uuid.uuid4().hex)] if isinstance(called.script, Once) else []
+        return called(keys=keys, args=args, client=client or self._r)
 
     def _bump(self, pipe: Any) -> None:
         """Count a change the callers cache (control, faults, accounts, auth failures)."""

@@ -7,10 +7,10 @@ import json
 import time
 from typing import Any
 
-from .connection import Connection
+from .connection import Connection, Once
 
 # Count a firing of a fault rule unless it is spent. ARGV fault hash, version key.
-CONSUME_FAULT = """
+CONSUME_FAULT = Once("""
 local remaining = redis.call('HGET', ARGV[1], 'remaining')
 if not remaining then return 0 end
 if remaining ~= '' then
@@ -21,11 +21,11 @@ if remaining ~= '' then
 end
 redis.call('HINCRBY', ARGV[1], 'hits', 1)
 return 1
-"""
+""")
 
 
 # A fault rule: ARGV P, rule JSON, remaining ('' unlimited), created_at. Its id.
-ADD_FAULT = """
+ADD_FAULT = Once("""
 local P = ARGV[1]
 local last = redis.call('ZRANGE', P .. ':faults', -1, -1, 'WITHSCORES')
 local id = 1
@@ -35,7 +35,7 @@ redis.call('HSET', P .. ':fault:' .. id, 'rule', ARGV[2], 'remaining', ARGV[3], 
 redis.call('ZADD', P .. ':faults', id, id)
 redis.call('INCR', P .. ':version')
 return id
-"""
+""")
 
 
 class RedisControl(Connection):

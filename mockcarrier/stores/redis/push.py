@@ -11,7 +11,7 @@ from typing import Any
 
 from ...ids import decompose
 from ..interface import Kind, PushLane
-from .connection import Connection, member, mo_member
+from .connection import Connection, Once, member, mo_member
 from .handouts import LUA_DONE
 
 # Reports acknowledged by a push: ARGV P, userid, now, retention, then (member, pknum)
@@ -78,11 +78,11 @@ return 1
 """
 
 # §2.7.3 seqid: ARGV lane key, advance ('1') or only start at 1.
-NEXT_SEQID = """
+NEXT_SEQID = Once("""
 local seqid = tonumber(redis.call('HGET', ARGV[1], 'seqid') or '0')
 if ARGV[2] == '1' or seqid == 0 then return redis.call('HINCRBY', ARGV[1], 'seqid', 1) end
 return seqid
-"""
+""")
 
 
 class RedisPush(Connection):

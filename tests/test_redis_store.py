@@ -2,7 +2,7 @@
 what was handed out expires after the retention and takes its index entries along,
 messages stay compact, counters are never shared by two stores or two processes, a call
 sent again after its reply was lost applies once (a send, a top-up, a fault's firing, a
-new fault, a seqid). The
+new fault, a seqid, a hand-out). The
 rules both stores keep are in tests/test_store.py and tests/test_store_equivalence.py."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from mockcarrier.stores.redis.connection import bucket
 from mockcarrier.stores.redis.sends import COUNTER_BLOCK
 
 from .conftest import started_redis
-from .test_store import PREFIX, acceptance, taken
+from .test_store import PREFIX, acceptance, mo, taken
 
 ACCOUNTS = [AccountConfig(userid="T00001", balance=10_000)]
 
@@ -200,6 +200,30 @@ def test_calls_whose_reply_is_lost_are_not_applied_twice(
     assert [f["id"] for f in store.faults()] == [first, second]
     assert lost.next_call(lambda: store.next_seqid("T00001", "rpt")) == 2
     assert store.next_seqid("T00001", "rpt", advance=False) == 2
+
+
+def test_a_hand_out_whose_reply_is_lost_hands_the_same_out_again(
+    redis_server: RedisServer, admin: redis.Redis, monkeypatch: pytest.MonkeyPatch
+):
+    """Sent again, a get_rpt or get_mo that ran would hand out the next ones: the first
+    ones would be lost, handed out to nobody. An empty poll or a peek keeps nothing."""
+    store, prefix = opened(redis_server)
+    accepted = store.accept(acceptance(due_ats=[0.0, 0.0, 0.0]))
+    first = store.reserve_ids(3)
+    for n in range(3):
+        store.add_mo("T00001", mo(first + n))
+    assert store.take_reports("T00001", -1.0, 1) == []  # the script loaded, nothing due
+    assert store.pending_mos("T00001", time.time(), 1)  # loaded too, nothing taken
+    assert admin.keys(f"{prefix}:once:*") == []
+    lost = LostReply(monkeypatch)
+    now = time.time() + 60
+    reports = lost.next_call(lambda: store.take_reports("T00001", now, 2))
+    assert [r.msgid for r in reports] + taken(store, now) == [
+        accepted.msgid, accepted.msgid + 1, accepted.msgid + 2,
+    ]  # fmt: skip
+    mos = lost.next_call(lambda: store.take_mos("T00001", now, 2))
+    mos += store.take_mos("T00001", now, 5)
+    assert [m.msgid for m in mos] == [first, first + 1, first + 2]
 
 
 def test_counters_come_from_a_block_reserved_once_per_ten_thousand(quiet_redis: RedisServer):

@@ -53,7 +53,7 @@ if ran then return cjson.decode(ran) end
 local answer = (function()
 {body}
 end)()
-redis.call('SET', KEYS[1], cjson.encode(answer), 'EX', {seconds})
+if {keep} then redis.call('SET', KEYS[1], cjson.encode(answer), 'EX', {seconds}) end
 return answer
 """
 
@@ -62,11 +62,16 @@ class Once(str):
     """A script that must not apply twice for one call (a count, an increment, a new id):
     each call passes a key of its own, and the call sent again answers what the first
     answered, changing nothing (cjson keeps numbers to 14 digits: a count, an id, a seqid;
-    not a msgid). The send script has its own guard (sends.py)."""
+    not a msgid). A hand-out's answer is kept so too (about 60 KB for 500 reports, for
+    ONCE_SECONDS): sent again, it hands out the same reports, not the next ones, so
+    none is lost. The send script has its own guard (sends.py)."""
 
-    def __new__(cls, body: str) -> Once:
+    def __new__(cls, body: str, keep: str = "true") -> Once:
+        """keep: a Lua condition on the answer (and ARGV) under which the call changed
+        something, so its answer is kept for the call sent again; otherwise a second run
+        is harmless (an empty poll) and nothing is written."""
         text = ONCE_WRAPPER.replace("{body}", body).replace("{seconds}", str(ONCE_SECONDS))
-        return super().__new__(cls, text)
+        return super().__new__(cls, text.replace("{keep}", keep))
 
 
 def split_url(url: str) -> tuple[str, str]:

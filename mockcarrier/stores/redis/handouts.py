@@ -14,7 +14,7 @@ import time
 from ...ids import decompose
 from ..interface import Kind, Mo, Report
 from ..segments import rescheduled
-from .connection import Connection, member, mo_member, yielding
+from .connection import Connection, Once, member, mo_member, yielding
 from .rows import MessageHash, SendRecord, dumps, request_of
 
 # Lua: one message of the queue is done (its last segment handed out).
@@ -35,7 +35,9 @@ local function due_of(f, k, score)  -- segment k's due time; f = n, g, t, r
 end
 """
 
-TAKE = (
+# A take that handed something out keeps its answer for the call sent again
+# (connection.Once); a peek, a claim (it lapses by itself) or an empty take need not.
+TAKE = Once(
     LUA_DONE
     + """
 -- ARGV: P, userid, now, limit, mode (take, claim, peek), claimed until, retention.
@@ -105,7 +107,8 @@ for _, m in ipairs(messages) do
   end
 end
 return {out, bases}
-"""
+""",
+    keep="ARGV[5] == 'take' and #answer[1] > 0",
 )
 
 PENDING = (
@@ -157,7 +160,8 @@ end
 return 1
 """
 
-TAKE_MOS = """
+TAKE_MOS = Once(
+    """
 -- ARGV: P, userid, now, limit, mode (take, claim, peek), claimed until, retention.
 -- MOs in arrival order not claimed by a push; returns their data JSON.
 local P, now, limit, mode = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
@@ -187,7 +191,9 @@ for n, m in ipairs(got) do
   end
 end
 return out
-"""
+""",
+    keep="ARGV[5] == 'take' and #answer > 0",
+)
 
 
 def message_member(msgid: int) -> str | None:

@@ -18,6 +18,11 @@ from typing import Any
 Acquire = Callable[[bool], bool]
 
 
+def acquiring(lock: Any, timeout: float = -1) -> Acquire:
+    """A thread lock's Acquire: tried, or waited for up to timeout (-1: no bound)."""
+    return lambda block: lock.acquire(timeout=timeout) if block else lock.acquire(False)
+
+
 class ThreadWaits:
     """The waits of a plain thread."""
 

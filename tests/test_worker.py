@@ -272,7 +272,7 @@ def test_a_write_killed_while_it_waits_for_the_writer_lock_leaves_it_free(
 def test_a_lock_had_after_its_wait_was_abandoned_is_given_back() -> None:
     lock = threading.Lock()
     lock.acquire()
-    wait = AbandonableWait(lambda block: lock.acquire(blocking=block), lock.release)
+    wait = AbandonableWait(waits.acquiring(lock), lock.release)
     helper = threading.Thread(target=wait.run)
     helper.start()
     wait.abandon()  # while the helper waits
@@ -283,7 +283,7 @@ def test_a_lock_had_after_its_wait_was_abandoned_is_given_back() -> None:
 
 def test_a_lock_had_before_its_wait_was_abandoned_is_given_back() -> None:
     lock = threading.Lock()
-    wait = AbandonableWait(lambda block: lock.acquire(blocking=block), lock.release)
+    wait = AbandonableWait(waits.acquiring(lock), lock.release)
     assert wait.run()  # had, the request killed before it was told
     wait.abandon()
     assert lock.acquire(blocking=False)
@@ -364,7 +364,7 @@ def test_off_the_loops_thread_the_waits_make_no_hub() -> None:
         loop.pause(0.001)
         with loop.writing():
             lock = threading.Lock()
-            assert loop.take(lambda block: lock.acquire(blocking=block), lock.release)
+            assert loop.take(waits.acquiring(lock), lock.release)
         hubs.append(get_hub_if_exists())
 
     thread = threading.Thread(target=elsewhere)

@@ -70,8 +70,8 @@ class Once(str):
         """keep: a Lua condition on the answer (and ARGV) under which the call changed
         something, so its answer is kept for the call sent again; otherwise a second run
         is harmless (an empty poll) and nothing is written."""
-        text = ONCE_WRAPPER.replace("{body}", body).replace("{seconds}", str(ONCE_SECONDS))
-        return super().__new__(cls, text.replace("{keep}", keep))
+        wrapper = ONCE_WRAPPER.replace("{seconds}", str(ONCE_SECONDS)).replace("{keep}", keep)
+        return super().__new__(cls, wrapper.replace("{body}", body))  # the body last: as written
 
 
 def split_url(url: str) -> tuple[str, str]:

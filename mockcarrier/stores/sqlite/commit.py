@@ -87,7 +87,7 @@ class GroupCommitter(Generic[Item, Answer]):
             waits.current.gather()
             with waits.current.writing():
                 while not job.done:  # a leader committing meanwhile may take this job too
-                    waits.current.take(self._take_leader, self._leader.release)
+                    waits.current.take(waits.acquiring(self._leader), self._leader.release)
                     try:
                         if not job.done:
                             self._commit(job)
@@ -97,9 +97,6 @@ class GroupCommitter(Generic[Item, Answer]):
         finally:
             with self._mutex:
                 self._waiting -= 1
-
-    def _take_leader(self, block: bool) -> bool:
-        return self._leader.acquire(blocking=block)
 
     def waiting(self) -> int:
         """Jobs handed in and not answered yet."""

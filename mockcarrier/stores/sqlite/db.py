@@ -144,7 +144,8 @@ class Database:
         loop the locks are waited for by waits.take, the loop serving the others
         meanwhile (mockcarrier.worker)."""
         with waits.current.writing():
-            if not waits.current.take(self._take_writer, self._writer.release):
+            writer = waits.acquiring(self._writer, self.busy_timeout)
+            if not waits.current.take(writer, self._writer.release):
                 raise StoreError("database is locked (another writer of this process)")
             try:
                 fd = self._writer_fd()
@@ -159,13 +160,6 @@ class Database:
                     flock_free(fd)
             finally:
                 self._writer.release()
-
-    def _take_writer(self, block: bool) -> bool:
-        """This process's writer lock (waits.Acquire): tried, or waited for up to the
-        busy timeout."""
-        if block:
-            return self._writer.acquire(timeout=self.busy_timeout)
-        return self._writer.acquire(blocking=False)
 
     def _writer_fd(self) -> int:
         """This process's own descriptor of the writer lock file: a descriptor inherited

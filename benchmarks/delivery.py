@@ -9,6 +9,7 @@ Target (benchmarks/targets.py): p99 ≤ 50 ms, pull and push.
 from __future__ import annotations
 
 import argparse
+import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,10 +87,17 @@ def pull_delays(client: Client, samples: int) -> list[float]:
     return delays
 
 
-def push_delays(client: Client, receiver: PushReceiver, samples: int) -> list[float]:
+def push_delays(url: str, receiver: PushReceiver, samples: int) -> list[float]:
+    """Each send alone, the way sends come to a quiet mock: after a pause (the pusher has
+    gone back to waiting) and on a connection of its own (so the sends spread over the
+    workers, most of them not the pusher's)."""
     delays = []
+    pauses = random.Random(1)
     for n in range(samples):
-        sent = client.single_send(f"13913{n:06d}", "送达")
+        time.sleep(pauses.uniform(0.02, 0.05))  # the load's shape, not a synchronisation
+        with requests.Session() as session:
+            client = Client(url, "PUSH01", "push-pass", session=session)
+            sent = client.single_send(f"13913{n:06d}", "送达")
         answered = time.perf_counter()
         arrived = receiver.wait_for(sent.msgid)
         delays.append((arrived - answered) * 1000 if arrived else float("inf"))
@@ -152,7 +160,7 @@ def main() -> None:
         created = requests.post(f"{mock.url}/__admin/accounts", json=account, timeout=10)
         pushed = None
         if created.ok:
-            pushed = push_delays(Client(mock.url, "PUSH01", "push-pass"), receiver, args.samples)
+            pushed = push_delays(mock.url, receiver, args.samples)
     print(f"delivery overhead, zero simulated latency, {args.samples} samples — {machine()}")
     print(f"{args.store} store, gunicorn {args.workers} workers x {args.threads} threads")
     print(describe("baseline: get_balance round trip", baseline))

@@ -80,7 +80,7 @@ class Pusher:
     ) -> None:
         self.carrier = carrier
         self.store = carrier.store
-        self.poll = poll  # sends landing in another process are seen within this
+        self.poll = poll  # a ring lost (none listened yet, Redis away) is seen within this
         self.lease_ttl = lease_ttl
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.rng = random.Random()
@@ -93,12 +93,13 @@ class Pusher:
         self._lease_retry_at = 0.0  # a non-holder asks again only after this
         self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="mockcarrier-push")
         self._thread = threading.Thread(target=self._run, name="mockcarrier-pusher", daemon=True)
+        self.doorbell = self.store.doorbell()  # listened to while this pusher holds the lease
 
     # ------------------------------------------------------------ life
 
     def start(self) -> Pusher:
         _LIVE_HOLDERS.add(self.holder)
-        self.carrier.on_new_work = self.wake
+        self.carrier.on_new_work = self.notify
         self._thread.start()
         atexit.register(self.stop)
         return self
@@ -109,12 +110,21 @@ class Pusher:
         if self._thread.is_alive():
             self._thread.join(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.doorbell.close()
         with contextlib.suppress(StoreError):
             self.store.release_lease(LEASE, self.holder)
         _LIVE_HOLDERS.discard(self.holder)
 
     def wake(self) -> None:
         self._wake.set()
+
+    def notify(self) -> None:
+        """A send or an MO was kept by this process: wake this pusher when it holds the
+        lease, else ring the one that does, in whichever process (not to wait its poll)."""
+        if self._lease_until > time.time():
+            self._wake.set()
+        else:
+            self.doorbell.ring()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -149,7 +159,9 @@ class Pusher:
         """Start a push on every lane that has something due; seconds until next look."""
         now = time.time()
         if not self.holds_lease(now):
+            self.doorbell.close()
             return max(self.poll, LEASE_RETRY)
+        self.doorbell.listen(self.wake)  # at once, or at a later tick when it cannot yet
         wake_at = now + self.poll
         for record in self.carrier.snapshot().accounts.values():
             cfg = record.config

@@ -27,6 +27,7 @@ from mockcarrier.pusher import (
     post_within,
 )
 from mockcarrier.service import Carrier
+from mockcarrier.stores.sqlite.doorbell import SocketDoorbell
 from smsapi.content import decode_mo_content, encode_mt_content
 from smsapi.push import PushKind, encode_push, push_fields
 from tests.receiver import Receiver, wait_until
@@ -50,15 +51,15 @@ def receiver() -> Iterator[Receiver]:
 class Mock:
     """An app over a store file, its carrier and the pushers started on it."""
 
-    def __init__(self, db: Path, account: AccountConfig) -> None:
-        settings = Settings(db=str(db), seed=7, magic=MAGIC, accounts=[account])
+    def __init__(self, db: Path, account: AccountConfig, store: str = "") -> None:
+        settings = Settings(db=str(db), store=store, seed=7, magic=MAGIC, accounts=[account])
         self.app = create_app(settings)
         self.carrier: Carrier = self.app.extensions["mockcarrier"]
         self.http = self.app.test_client()
         self.pushers: list[Pusher] = []
 
-    def start_pusher(self) -> Pusher:
-        pusher = Pusher(self.carrier, poll=0.02).start()
+    def start_pusher(self, poll: float = 0.02, lease_ttl: float = 10.0) -> Pusher:
+        pusher = Pusher(self.carrier, poll=poll, lease_ttl=lease_ttl).start()
         self.pushers.append(pusher)
         return pusher
 
@@ -101,8 +102,10 @@ def account(receiver: Receiver, **changes) -> AccountConfig:
     )
 
 
-def new_mock(mocks: list[Mock], tmp_path: Path, receiver: Receiver, **changes) -> Mock:
-    mock = Mock(tmp_path / "mock.db", account(receiver, **changes))
+def new_mock(
+    mocks: list[Mock], tmp_path: Path, receiver: Receiver, store: str = "", **changes
+) -> Mock:
+    mock = Mock(tmp_path / "mock.db", account(receiver, **changes), store)
     mocks.append(mock)
     return mock
 
@@ -252,6 +255,39 @@ def test_only_the_lease_holder_pushes_and_another_takes_over_when_it_stops(
     receiver.wait_until(lambda: (two.carrier.store.lease(LEASE) or {}).get("holder") == p2.holder)
     two.send(["13800138000"])
     assert len(receiver.wait_for_items(21)) == 21
+
+
+def holds_lease(mock: Mock, pusher: Pusher) -> bool:
+    return (mock.carrier.store.lease(LEASE) or {}).get("holder") == pusher.holder
+
+
+def test_a_send_kept_where_the_lease_is_not_is_pushed_at_its_ring_not_at_the_poll(
+    tmp_path, receiver, mocks, store_url
+):
+    # Two processes of one mock (two carriers on one store); the pushers poll once a
+    # minute, so only the ring of the process that kept the send brings it in time.
+    one = new_mock(mocks, tmp_path, receiver, store_url)
+    two = new_mock(mocks, tmp_path, receiver, store_url)
+    holder = one.start_pusher(poll=60)
+    receiver.wait_until(lambda: holds_lease(one, holder) and holder.doorbell.listening)
+    other = two.start_pusher(poll=60)
+    two.send(["13800138000"])
+    assert len(receiver.wait_for_items(1, timeout=15)) == 1
+    assert not other.doorbell.listening  # the pusher without the lease hears no ring
+    one.carrier.inject_mo("J10003", "13800138001", "回复")  # the holder's own: woken directly
+    assert len(receiver.wait_for_items(1, kind="mo", timeout=15)) == 1
+
+
+def test_a_pusher_stops_listening_when_it_loses_the_lease(tmp_path, receiver, mocks):
+    mock = new_mock(mocks, tmp_path, receiver)
+    pusher = mock.start_pusher(lease_ttl=0.3)  # renewed every 0.1 s
+    receiver.wait_until(lambda: holds_lease(mock, pusher) and pusher.doorbell.listening)
+    taken = mock.carrier.store.acquire_lease(LEASE, "elsewhere:1:x", 60, time.time(), bool)
+    assert taken
+    receiver.wait_until(lambda: not pusher.doorbell.listening)
+    successor = SocketDoorbell(str(tmp_path / "mock.db"))
+    assert successor.listen(lambda: None)  # its name is free for the next holder
+    successor.close()
 
 
 def test_mos_are_pushed_in_the_accounts_charset(tmp_path, receiver, mocks):

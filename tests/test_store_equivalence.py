@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,22 @@ class BothStores(RuleBasedStateMachine):
         if release:
             self.same("release_lease", "pusher", holder)
         self.same("lease", "pusher")
+
+    @rule(listening=st.booleans())
+    def doorbell(self, listening: bool) -> None:
+        """A ring nobody listens to is silent; a listener hears its store's ring."""
+        bells = [store.doorbell() for store in self.stores]
+        woken = [threading.Event() for _ in self.stores]
+        try:
+            if listening:
+                assert all(bell.listen(w.set) for bell, w in zip(bells, woken, strict=True))
+            for store in self.stores:
+                store.doorbell().ring()
+            heard = [w.wait(10) if listening else w.is_set() for w in woken]
+            assert heard == [listening, listening], f"rings heard: {heard}"
+        finally:
+            for bell in bells:
+                bell.close()
 
     @rule(
         user=st.sampled_from(USERS),

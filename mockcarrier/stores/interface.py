@@ -182,6 +182,29 @@ class PushLane:
     last_error: str = ""
 
 
+class Doorbell(Protocol):
+    """How a process that keeps a send tells the pusher holding the lease, in whichever
+    process or host, that work has landed; without a ring that pusher sees it at its next
+    poll. SQLite: a socket of this host (sqlite/doorbell.py); Redis: a channel
+    (redis/doorbell.py)."""
+
+    def ring(self) -> None:
+        """Never raises, never waits; lost when nobody listens."""
+        ...
+
+    def listen(self, wake: Callable[[], None]) -> bool:
+        """Call wake at every ring from now on (a thread of its own); False when it
+        cannot yet (another process still listens on this host; Redis unreachable)."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening (the lease was lost, or the pusher stops)."""
+        ...
+
+    @property
+    def listening(self) -> bool: ...
+
+
 class Store(Protocol):
     """The durable state of the mock carrier."""
 
@@ -294,6 +317,7 @@ class Store(Protocol):
         self, name: str, holder: str, ttl: float, now: float, holder_dead: Callable[[str], bool]
     ) -> bool: ...
     def release_lease(self, name: str, holder: str) -> None: ...
+    def doorbell(self) -> Doorbell: ...
     def lease(self, name: str) -> dict[str, Any] | None: ...
     def pending_reports(
         self, userid: str, now: float, limit: int, claim_for: float = 0.0

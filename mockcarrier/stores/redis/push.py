@@ -12,6 +12,7 @@ from typing import Any
 from ...ids import decompose
 from ..interface import Kind, PushLane
 from .connection import Connection, Once, member, mo_member
+from .doorbell import RedisDoorbell
 from .handouts import LUA_DONE
 
 # Reports acknowledged by a push: ARGV P, userid, now, retention, then (member, pknum)
@@ -113,6 +114,9 @@ class RedisPush(Connection):
             return True
 
         return bool(self._r.transaction(take, key, value_from_callable=True))
+
+    def doorbell(self) -> RedisDoorbell:
+        return RedisDoorbell(self._r, self._k("doorbell"))
 
     def release_lease(self, name: str, holder: str) -> None:
         key = self._k("lease", name)

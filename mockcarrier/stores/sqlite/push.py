@@ -10,6 +10,7 @@ from typing import Any
 from ... import ids
 from ..interface import Kind, PushLane
 from .db import Database
+from .doorbell import SocketDoorbell
 from .rows import STORED_COLUMNS, stored_message
 
 
@@ -35,6 +36,9 @@ class SqlitePush(Database):
                 )
                 return True
             return False
+
+    def doorbell(self) -> SocketDoorbell:
+        return SocketDoorbell(self.path)
 
     def release_lease(self, name: str, holder: str) -> None:
         with self._write() as conn:

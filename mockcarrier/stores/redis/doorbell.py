@@ -1,0 +1,64 @@
+"""The pusher's doorbell across hosts (interface.Doorbell): a Redis pub/sub channel of the
+store's prefix. A ring is one PUBLISH; the listening pusher's subscription runs on a
+thread of redis-py's (PubSub.run_in_thread). A lost connection ends the listening and
+the pusher's next tick subscribes again (its poll sees the sends meanwhile)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from redis.client import PubSubWorkerThread
+
+from .connection import yielding
+
+log = logging.getLogger("mockcarrier.pusher")
+LISTEN_TIMEOUT = 1.0  # seconds a listening thread waits before it looks whether it must stop
+
+
+class RedisDoorbell:
+    def __init__(self, client: Any, channel: str) -> None:
+        self._r = client
+        self.channel = channel
+        self._lock = threading.Lock()
+        self._worker: PubSubWorkerThread | None = None
+
+    @property
+    def listening(self) -> bool:
+        worker = self._worker
+        return worker is not None and worker.is_alive()
+
+    def ring(self) -> None:
+        with contextlib.suppress(redis.RedisError), yielding():  # else the poll sees it
+            self._r.publish(self.channel, "1")
+
+    def listen(self, wake: Callable[[], None]) -> bool:
+        with self._lock:
+            if self.listening:
+                return True
+            pubsub = self._r.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(**{self.channel: lambda _message: wake()})
+            except redis.RedisError:
+                pubsub.close()
+                return False
+            self._worker = pubsub.run_in_thread(
+                LISTEN_TIMEOUT, daemon=True, exception_handler=self._lost
+            )
+            return True
+
+    def _lost(self, exc: BaseException, pubsub: Any, worker: PubSubWorkerThread) -> None:
+        log.warning("push doorbell: %s; the pusher polls until it subscribes again", exc)
+        worker.stop()  # its loop ends and closes the subscription
+
+    def close(self) -> None:
+        """Stop listening: the thread ends within LISTEN_TIMEOUT (nothing else waits on it;
+        a channel, unlike a socket's name, is never held)."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()

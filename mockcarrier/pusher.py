@@ -118,12 +118,13 @@ class Pusher:
     def wake(self) -> None:
         self._wake.set()
 
-    def notify(self) -> None:
+    def notify(self, sent: bool = False) -> None:
         """A send or an MO was kept by this process: wake this pusher when it holds the
-        lease, else ring the one that does, in whichever process (not to wait its poll)."""
+        lease, else ring the one that does, in whichever process (not to wait its poll),
+        unless the send rang already (Doorbell.rung_by_sends)."""
         if self._lease_until > time.time():
             self._wake.set()
-        else:
+        elif not (sent and self.doorbell.rung_by_sends):
             self.doorbell.ring()
 
     def _run(self) -> None:

@@ -331,6 +331,7 @@ def accept(
         time_scale=ctx.settings.time_scale,
         messages=messages,
         version=ctx.version,
+        push=cfg.push_enabled,
     )
     acceptance = defect_modes.acceptance(ctx.defects, acceptance)  # billing, report delay
     try:
@@ -403,8 +404,8 @@ class Carrier:
         # Control state, fault rules, accounts: read once per store version (snapshot.py)
         self.snapshots = Snapshots(store, settings)
         self.handouts = defect_modes.HandOuts()  # the defect layer's memory (per process)
-        # Called after a send or an MO is stored: the pusher of this process wakes.
-        self.on_new_work: Callable[[], None] | None = None
+        # Called after a send (sent=True) or an MO is stored: the pusher hears of it.
+        self.on_new_work: Callable[..., None] | None = None
         # The latest requests read with a flag or not readable at all (the console's
         # list; this process's only).
         self.flagged: deque[dict[str, Any]] = deque(maxlen=FLAGGED_KEPT)
@@ -625,7 +626,7 @@ class Carrier:
             )
             handled.answer = HANDLERS[handled.endpoint](ctx, fields)
         if handled.endpoint in SEND_ENDPOINTS and cfg.push_enabled and self.on_new_work:
-            self.on_new_work()
+            self.on_new_work(sent=True)
 
     def inject_mo(
         self, userid: str, mobile: str, text: str, exno: str = "", rtime: str = ""

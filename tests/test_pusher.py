@@ -31,6 +31,7 @@ from mockcarrier.stores.sqlite.doorbell import SocketDoorbell
 from smsapi.content import decode_mo_content, encode_mt_content
 from smsapi.push import PushKind, encode_push, push_fields
 from tests.receiver import Receiver, wait_until
+from tests.test_redis_store import commands_of
 
 # Fixed fates, so due order differs from position order: position 1 is due last.
 MAGIC = {
@@ -276,6 +277,15 @@ def test_a_send_kept_where_the_lease_is_not_is_pushed_at_its_ring_not_at_the_pol
     assert not other.doorbell.listening  # the pusher without the lease hears no ring
     one.carrier.inject_mo("J10003", "13800138001", "回复")  # the holder's own: woken directly
     assert len(receiver.wait_for_items(1, kind="mo", timeout=15)) == 1
+
+
+def test_on_redis_a_send_rings_in_its_own_round_trip_and_the_pusher_adds_none(
+    tmp_path, receiver, mocks, redis_of_its_own
+):
+    mock = new_mock(mocks, tmp_path, receiver, redis_of_its_own.store_url("p"))
+    pusher = Pusher(mock.carrier)  # not started: it holds no lease
+    assert commands_of(redis_of_its_own, lambda: pusher.notify(sent=True)) == []
+    assert commands_of(redis_of_its_own, pusher.notify) == ["PUBLISH"]  # an MO, a retry
 
 
 def test_a_pusher_stops_listening_when_it_loses_the_lease(tmp_path, receiver, mocks):

@@ -57,9 +57,9 @@ def quiet_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServe
     server.stop()
 
 
-def commands_of(server: RedisServer, action: Callable[[], object]) -> list[str]:
+def commands_of(server: RedisServer, action: Callable[[], object], lua: bool = False) -> list[str]:
     """The commands clients sent Redis during action (MONITOR; a script's own commands
-    are not the client's: MONITOR marks them lua)."""
+    are not the client's: MONITOR marks them lua), or with lua those of the scripts."""
     seen: list[str] = []
     start, end = f"start-{uuid.uuid4().hex}", f"end-{uuid.uuid4().hex}"
     watcher = redis.Redis(port=server.port, decode_responses=True)
@@ -73,7 +73,7 @@ def commands_of(server: RedisServer, action: Callable[[], object]) -> list[str]:
                     started.set()
                 elif command == f"ECHO {end}":
                     return
-                elif started.is_set() and row.get("client_type") != "lua":
+                elif started.is_set() and (row.get("client_type") == "lua") == lua:
                     seen.append(command.split()[0].upper())
 
     admin = redis.Redis(port=server.port)
@@ -106,6 +106,24 @@ def test_a_send_is_one_evalsha_and_nothing_else(quiet_redis: RedisServer):
     assert commands_of(quiet_redis, lambda: store.accept(acceptance())) == ["EVALSHA"]
     batch = acceptance(due_ats=[0.5] * 1000, pktotal=2)
     assert commands_of(quiet_redis, lambda: store.accept(batch)) == ["EVALSHA"]
+
+
+def test_a_send_of_an_account_that_pushes_rings_the_doorbell_in_its_one_evalsha(
+    quiet_redis: RedisServer,
+):
+    store, _ = opened(quiet_redis)
+    bell, woken = store.doorbell(), threading.Event()
+    assert bell.listen(woken.set)  # its subscription takes a connection of the pool
+    store.accept(acceptance())  # the script is loaded and the counter block reserved
+    pushing = dataclasses.replace(acceptance(), push=True)
+    try:
+        assert commands_of(quiet_redis, lambda: store.accept(pushing)) == ["EVALSHA"]
+        assert woken.wait(10), "the pusher's doorbell was not rung"
+    finally:
+        bell.close()
+    published = lambda send: commands_of(quiet_redis, send, lua=True).count("PUBLISH")  # noqa: E731
+    assert published(lambda: store.accept(pushing)) == 1
+    assert published(lambda: store.accept(acceptance())) == 0  # no push, no ring
 
 
 def test_a_get_rpt_is_one_evalsha(quiet_redis: RedisServer):

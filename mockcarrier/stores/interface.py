@@ -117,6 +117,9 @@ class Acceptance:
     # caller read the version itself before checking the request (a store that does not
     # check it ignores it).
     version: int | None = None
+    # The account pushes (§2.7 / §2.8): a store whose doorbell a send rings in its own
+    # step (Doorbell.rung_by_sends) rings it for this send.
+    push: bool = False
 
     @property
     def mobiles(self) -> int:
@@ -200,6 +203,11 @@ class Doorbell(Protocol):
     def close(self) -> None:
         """Stop listening (the lease was lost, or the pusher stops)."""
         ...
+
+    # True: the store's accept rings for a send of an account that pushes
+    # (Acceptance.push), in the send's own round trip (Redis); False: the pusher rings
+    # after the send (SQLite: a datagram costs no round trip).
+    rung_by_sends: bool
 
     @property
     def listening(self) -> bool: ...

@@ -21,6 +21,8 @@ LISTEN_TIMEOUT = 1.0  # seconds a listening thread waits before it looks whether
 
 
 class RedisDoorbell:
+    rung_by_sends = True  # the send's script publishes (stores/redis/sends.py, ACCEPT)
+
     def __init__(self, client: Any, channel: str) -> None:
         self._r = client
         self.channel = channel

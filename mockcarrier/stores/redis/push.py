@@ -116,7 +116,7 @@ class RedisPush(Connection):
         return bool(self._r.transaction(take, key, value_from_callable=True))
 
     def doorbell(self) -> RedisDoorbell:
-        return RedisDoorbell(self._r, self._k("doorbell"))
+        return RedisDoorbell(self._r, self._k("doorbell"))  # ACCEPT publishes on it too
 
     def release_lease(self, name: str, holder: str) -> None:
         key = self._k("lease", name)

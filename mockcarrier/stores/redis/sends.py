@@ -41,17 +41,20 @@ COUNTER_BLOCK = 10_000
 ACCEPT = (
     LUA_INDEX
     + """
--- Several sends in one call (RedisSends._send_group): ARGV P, retention, then ten per
+-- Several sends in one call (RedisSends._send_group): ARGV P, retention, then eleven per
 -- send: userid, balance field, cost, -cost (written by Python: Lua writes 1e+15, and
 -- Redis refuses -0), base counter, request JSON, custid bucket, messages with reports,
 -- the messages in one JSON array (one argument: redis-py packs each argument apart),
 -- each [JSON, pktotal, due gap, segment 1's due time ('' never reported), mobile
 -- bucket, own custid bucket ('' the send's)]: times as text, exact; then the store
--- version the request was checked against ('' not checked).
+-- version the request was checked against ('' not checked); then '1' when the account
+-- pushes: the pusher's doorbell is rung once for the call (redis/doorbell.py).
 -- Returns one per send: 1; -1 unknown account, -2 arrears, -3 the version moved
 -- (nothing of that send written).
 local P, ret = ARGV[1], ARGV[2]
-local function accept(u, field, cost, neg, first, request, cbucket, reported, messages, version)
+local ring = false
+local function accept(u, field, cost, neg, first, request, cbucket, reported, messages, version,
+                      push)
   if redis.call('EXISTS', P .. ':q:' .. first) == 1 then return 1 end  -- a call sent again
   if version ~= '' and (redis.call('GET', P .. ':version') or '0') ~= version then
     return -3
@@ -90,10 +93,12 @@ local function accept(u, field, cost, neg, first, request, cbucket, reported, me
   end
   -- an index key lasts the retention after its newest entry
   for key in pairs(touched) do redis.call('EXPIRE', key, ret) end
+  if push == '1' then ring = true end
   return 1
 end
 local out = {}
-for i = 3, #ARGV, 10 do out[#out + 1] = accept(unpack(ARGV, i, i + 9)) end
+for i = 3, #ARGV, 11 do out[#out + 1] = accept(unpack(ARGV, i, i + 10)) end
+if ring then redis.call('PUBLISH', P .. ':doorbell', '1') end
 return out
 """
 )
@@ -186,6 +191,7 @@ class RedisSends(Connection):
         args: list[Any] = [
             a.userid, field, cost, -cost, first, request_json(a, custid), bucket(custid),
             reported, dumps(rows), "" if a.version is None else str(a.version),
+            "1" if a.push else "0",
         ]  # fmt: skip
         got = self._groups.call(args)  # on an error its counters are skipped, not reused
         if got in (-1, -2, -3):

@@ -22,6 +22,8 @@ def bell_address(path: str) -> bytes:
 
 
 class SocketDoorbell:
+    rung_by_sends = False  # the pusher rings after a send: a datagram, no round trip
+
     def __init__(self, path: str) -> None:
         self.address = bell_address(path)
         # Unbound and non-blocking: shared with forked children as it is, a ring never

@@ -126,6 +126,28 @@ def test_a_send_of_an_account_that_pushes_rings_the_doorbell_in_its_one_evalsha(
     assert published(lambda: store.accept(acceptance())) == 0  # no push, no ring
 
 
+def test_a_user_barred_from_the_doorbells_channel_still_sends(quiet_redis: RedisServer):
+    """An ACL user with every key but no channel (Redis 7's default for a new user): the
+    ring is refused, the send is not."""
+    admin = redis.Redis(port=quiet_redis.port)
+    user = f"u{uuid.uuid4().hex[:8]}"
+    admin.acl_setuser(user, enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all"])
+    try:
+        url = quiet_redis.store_url(f"r{uuid.uuid4().hex[:12]}").replace("://", f"://{user}:pw@")
+        store = RedisStore(url)
+        store.ensure_accounts(ACCOUNTS)
+        store.accept(dataclasses.replace(acceptance(), push=True))
+        assert store.account("T00001").balance == ACCOUNTS[0].balance - 1
+        bell = store.doorbell()
+        assert not bell.listen(lambda: None)  # SUBSCRIBE refused: the pusher polls
+        # the lease holder asks at every tick: not again before RETRY_AFTER
+        assert commands_of(quiet_redis, lambda: bell.listen(lambda: None)) == []
+        bell.ring()  # refused, silently
+    finally:
+        admin.acl_deluser(user)
+        admin.close()
+
+
 def test_a_get_rpt_is_one_evalsha(quiet_redis: RedisServer):
     store, _ = opened(quiet_redis)
     store.accept(acceptance(due_ats=[0.5] * 10))

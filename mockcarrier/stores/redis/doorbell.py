@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from .connection import yielding
 
 log = logging.getLogger("mockcarrier.pusher")
 LISTEN_TIMEOUT = 1.0  # seconds a listening thread waits before it looks whether it must stop
+RETRY_AFTER = 5.0  # seconds between attempts to subscribe after a refusal
 
 
 class RedisDoorbell:
@@ -28,6 +30,7 @@ class RedisDoorbell:
         self.channel = channel
         self._lock = threading.Lock()
         self._worker: PubSubWorkerThread | None = None
+        self._retry_at = 0.0  # after a refused subscription: no attempt before this
 
     @property
     def listening(self) -> bool:
@@ -42,12 +45,23 @@ class RedisDoorbell:
         with self._lock:
             if self.listening:
                 return True
-            pubsub = self._r.pubsub(ignore_subscribe_messages=True)
+            if time.monotonic() < self._retry_at:
+                return False
+            pubsub = self._r.pubsub()
             try:
                 pubsub.subscribe(**{self.channel: lambda _message: wake()})
-            except redis.RedisError:
+                # The subscription's answer: a refusal (an ACL user without the channel)
+                # is raised here, not on the listening thread.
+                answer = pubsub.get_message(timeout=LISTEN_TIMEOUT)
+                if not answer or answer["type"] != "subscribe":
+                    raise redis.RedisError(f"SUBSCRIBE {self.channel} answered {answer!r}")
+            except redis.RedisError as exc:
                 pubsub.close()
+                if not self._retry_at:  # once, not at every try
+                    log.warning("push doorbell: %s; the pusher polls (every 50 ms)", exc)
+                self._retry_at = time.monotonic() + RETRY_AFTER
                 return False
+            self._retry_at = 0.0
             self._worker = pubsub.run_in_thread(
                 LISTEN_TIMEOUT, daemon=True, exception_handler=self._lost
             )

@@ -98,7 +98,8 @@ local function accept(u, field, cost, neg, first, request, cbucket, reported, me
 end
 local out = {}
 for i = 3, #ARGV, 11 do out[#out + 1] = accept(unpack(ARGV, i, i + 10)) end
-if ring then redis.call('PUBLISH', P .. ':doorbell', '1') end
+-- pcall: a ring refused (an ACL user without the channel) leaves the pusher its poll
+if ring then redis.pcall('PUBLISH', P .. ':doorbell', '1') end
 return out
 """
 )

@@ -2,8 +2,8 @@
 what was handed out expires after the retention and takes its index entries along,
 messages stay compact, counters are never shared by two stores or two processes, a call
 sent again after its reply was lost applies once (a send, a top-up, a fault's firing, a
-new fault, a seqid, a hand-out). The
-rules both stores keep are in tests/test_store.py and tests/test_store_equivalence.py."""
+new fault, a seqid, a hand-out, a push's attempt line). The rules both stores keep are
+in tests/test_store.py and tests/test_store_equivalence.py."""
 
 from __future__ import annotations
 
@@ -199,22 +199,24 @@ class LostReply:
     connection drops after Redis ran the call: redis-py's Retry sends it again."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.armed = False
+        self.passing = -1  # replies read before the one lost; -1: none is lost
         self.lost = 0
         real = redis.connection.AbstractConnection.read_response
 
         def read_response(conn: Any, *args: Any, **kwargs: Any) -> Any:
             answer = real(conn, *args, **kwargs)
-            if self.armed:
-                self.armed = False
+            if self.passing == 0:
                 self.lost += 1
+                self.passing = -1
                 raise redis.ConnectionError("the reply was lost")
+            self.passing -= self.passing > 0
             return answer
 
         monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", read_response)
 
-    def next_call(self, call: Callable[[], object]) -> object:
-        self.armed = True
+    def next_call(self, call: Callable[[], object], after: int = 0) -> object:
+        """call, losing the reply after `after` replies it reads."""
+        self.passing = after
         answer = call()
         assert self.lost == 1  # the call did meet a lost reply
         self.lost = 0
@@ -224,8 +226,9 @@ class LostReply:
 def test_calls_whose_reply_is_lost_are_not_applied_twice(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ):
-    """A top-up, a fault's firing, a new fault and a push lane's seqid: each call's own
-    key tells the call sent again that it ran (and what it answered)."""
+    """A top-up, a fault's firing, a new fault, a push lane's seqid and a push's attempt
+    line: each call's own key tells the call sent again that it ran (and what it
+    answered)."""
     store, _ = opened(redis_server)
     store.top_up("T00001", 0)  # each script loaded: the first call meets NOSCRIPT
     first = store.add_fault({"endpoint": "single_send", "action": "error"}, 5)
@@ -240,6 +243,11 @@ def test_calls_whose_reply_is_lost_are_not_applied_twice(
     assert [f["id"] for f in store.faults()] == [first, second]
     assert lost.next_call(lambda: store.next_seqid("T00001", "rpt")) == 2
     assert store.next_seqid("T00001", "rpt", advance=False) == 2
+    attempt = {"userid": "T00001", "kind": "rpt", "outcome": "acked"}
+    store.record_push(attempt)  # the log's script loaded
+    # after the attempt's id: the transaction's first reply (MULTI's) is lost
+    lost.next_call(lambda: store.record_push(attempt, lane=(0, 0.0, "")), after=1)
+    assert len(store.push_attempts("T00001")) == 2  # logged once each
 
 
 def test_a_hand_out_whose_reply_is_lost_hands_the_same_out_again(

@@ -86,7 +86,17 @@ return seqid
 """)
 
 
+# A push's attempt line: ARGV the log's key, the line, how many lines are kept. Once: a
+# transaction sent again after its reply was lost logs the attempt once.
+LOG_ATTEMPT = Once("""
+redis.call('LPUSH', ARGV[1], ARGV[2])
+redis.call('LTRIM', ARGV[1], 0, tonumber(ARGV[3]) - 1)
+return 1
+""")
+
+
 class RedisPush(Connection):
+    LOG_ATTEMPT = LOG_ATTEMPT
     MARK_PUSHED = MARK_PUSHED
     MARK_MOS_PUSHED = MARK_MOS_PUSHED
     RELEASE = RELEASE
@@ -195,9 +205,8 @@ class RedisPush(Connection):
                 self._run("MARK_MOS_PUSHED", head + [mo_member(m) for m in pushed], client=pipe)
             if lane is not None:
                 pipe.hset(self._lane_key(userid, kind), mapping=_lane(*lane))
-            attempts = self._k("attempts", userid)
-            pipe.lpush(attempts, json.dumps({"id": row_id, **attempt}, ensure_ascii=False))
-            pipe.ltrim(attempts, 0, keep - 1)
+            line = json.dumps({"id": row_id, **attempt}, ensure_ascii=False)
+            self._run("LOG_ATTEMPT", [self._k("attempts", userid), line, keep], client=pipe)
             pipe.execute()
         return row_id
 

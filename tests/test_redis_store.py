@@ -272,6 +272,18 @@ def test_a_hand_out_whose_reply_is_lost_hands_the_same_out_again(
     mos = lost.next_call(lambda: store.take_mos("T00001", now, 2))
     mos += store.take_mos("T00001", now, 5)
     assert [m.msgid for m in mos] == [first, first + 1, first + 2]
+    # A pusher's claim: sent again, it claims the same ones, not the next ones too
+    pushed = store.accept(acceptance(due_ats=[0.0, 0.0, 0.0]))
+    claimed = lost.next_call(lambda: store.pending_reports("T00001", now, 1, claim_for=60))
+    assert [r.msgid for r in claimed] == [pushed.msgid]
+    unclaimed = store.pending_reports("T00001", now, 5)
+    assert [r.msgid for r in unclaimed] == [pushed.msgid + 1, pushed.msgid + 2]
+    moid = store.reserve_ids(2)
+    for n in range(2):
+        store.add_mo("T00001", mo(moid + n))
+    claimed_mos = lost.next_call(lambda: store.pending_mos("T00001", now, 1, claim_for=60))
+    assert [m.msgid for m in claimed_mos] == [moid]
+    assert [m.msgid for m in store.pending_mos("T00001", now, 5)] == [moid + 1]
 
 
 def test_counters_come_from_a_block_reserved_once_per_ten_thousand(quiet_redis: RedisServer):

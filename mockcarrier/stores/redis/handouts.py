@@ -35,8 +35,10 @@ local function due_of(f, k, score)  -- segment k's due time; f = n, g, t, r
 end
 """
 
-# A take that handed something out keeps its answer for the call sent again
-# (connection.Once); a peek, a claim (it lapses by itself) or an empty take need not.
+# A take or a claim that handed something out keeps its answer for the call sent again
+# (connection.Once), which hands out the same ones (a claim sent again would claim the
+# next ones too, held from the pusher until the claim lapses); a peek or an empty take
+# need not.
 TAKE = Once(
     LUA_DONE
     + """
@@ -108,7 +110,7 @@ for _, m in ipairs(messages) do
 end
 return {out, bases}
 """,
-    keep="ARGV[5] == 'take' and #answer[1] > 0",
+    keep="ARGV[5] ~= 'peek' and #answer[1] > 0",
 )
 
 PENDING = (
@@ -192,7 +194,7 @@ for n, m in ipairs(got) do
 end
 return out
 """,
-    keep="ARGV[5] == 'take' and #answer > 0",
+    keep="ARGV[5] ~= 'peek' and #answer > 0",
 )
 
 

@@ -13,6 +13,11 @@ import threading
 from collections.abc import Callable
 
 RING = b"!"
+# Every ring of the process goes out of one socket, unbound and non-blocking: kept by a
+# forked child as it is, it never waits (a full queue means the listener has rings to
+# read already).
+_SENDER = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+_SENDER.setblocking(False)
 
 
 def bell_address(path: str) -> bytes:
@@ -26,10 +31,6 @@ class SocketDoorbell:
 
     def __init__(self, path: str) -> None:
         self.address = bell_address(path)
-        # Unbound and non-blocking: shared with forked children as it is, a ring never
-        # waits (a full queue means the listener has rings to read already).
-        self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sender.setblocking(False)
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -40,7 +41,7 @@ class SocketDoorbell:
 
     def ring(self) -> None:
         with contextlib.suppress(OSError):  # nobody listens, or rings are queued already
-            self._sender.sendto(RING, self.address)
+            _SENDER.sendto(RING, self.address)
 
     def listen(self, wake: Callable[[], None]) -> bool:
         with self._lock:

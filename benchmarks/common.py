@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shlex
 import shutil
 import sqlite3
@@ -97,6 +98,14 @@ class Process:
         """Resident memory of the master and its workers, in MB."""
         return _rss_mb(self.pids())
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user and system) the master and its workers have used so far."""
+        return _cpu_s(self.pids())
+
+    def store_cpu_s(self) -> float:
+        """CPU seconds of the redis-server (0 on the SQLite store)."""
+        return _cpu_s([self.redis_pid]) if self.redis_pid else 0.0
+
     def store_rss_mb(self) -> float:
         """Resident memory of the redis-server (0 on the SQLite store), in MB."""
         return _rss_mb([self.redis_pid]) if self.redis_pid else 0.0
@@ -105,6 +114,24 @@ class Process:
         """The store's files: bench.db* (SQLite) or the append-only files (Redis)."""
         files = [*self.workdir.glob("bench.db*"), *self.workdir.glob("redis/appendonlydir/*")]
         return sum(f.stat().st_size for f in files if f.is_file()) / 2**20
+
+
+def _cpu_s(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()  # after the command's name, which may hold spaces
+        total += int(fields[11]) + int(fields[12])  # utime, stime (proc(5): fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def driver_cpu_s() -> float:
+    """CPU seconds (user and system) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _rss_mb(pids: list[int]) -> float:

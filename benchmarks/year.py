@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import resource
 import threading
 import time
@@ -26,6 +27,7 @@ from .common import (
     Row,
     Run,
     checked,
+    driver_cpu_s,
     machine,
     number,
     results_argument,
@@ -175,6 +177,7 @@ def main() -> None:
         # urllib3 alone: the driver shares the mock's cores (benchmarks/transport.py)
         make = lambda: Client(next(turn), "YEAR01", "year-pass", session=PoolTransport())  # noqa: E731
         started = time.perf_counter()
+        cpu_at_start = (mock.cpu_s(), mock.store_cpu_s(), driver_cpu_s())
         senders = [
             threading.Thread(
                 target=sender,
@@ -213,6 +216,7 @@ def main() -> None:
                     flush=True,
                 )
         wall = time.perf_counter() - started
+        cpu_at_end = (mock.cpu_s(), mock.store_cpu_s(), driver_cpu_s())
         stop.set()
         store_mb, store_rss = mock.store_disk_mb(), mock.store_rss_mb()
     driver_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -235,6 +239,14 @@ def main() -> None:
     for error in ledger.errors:
         print(f"  {error}")
     year = wall * YEAR_MESSAGES / max(ledger.messages_sent, 1)  # the target is for a year
+    # Where the time goes: CPU a message of the mock, its redis-server and this driver,
+    # all on the same cores (the mock's own share is what the store's design decides).
+    mock_cpu, store_cpu, driver_cpu = (
+        (end - begin) / max(ledger.messages_sent, 1) * 1e6
+        for begin, end in zip(cpu_at_start, cpu_at_end, strict=True)
+    )
+    cores = os.cpu_count() or 1
+    busy = (mock_cpu + store_cpu + driver_cpu) * ledger.messages_sent / 1e6 / wall
     projected = "" if args.messages == YEAR_MESSAGES else f", projected to a year {year:.0f} s"
     figures: dict[str, Any] = {
         "messages": ledger.messages_sent,
@@ -256,6 +268,11 @@ def main() -> None:
         "driver_peak_mb": driver_mb,
         "store_disk_mb": store_mb,
         "store_rss_end_mb": store_rss,
+        "mock_cpu_us_per_message": mock_cpu,
+        "store_cpu_us_per_message": store_cpu,
+        "driver_cpu_us_per_message": driver_cpu,
+        "cores": cores,
+        "cores_busy": busy,
         "held_peak_mb": max(held),
         # flat: what mock and redis-server hold at the end against half way through
         "memory_growth": held[-1] / held[len(held) // 2],
@@ -280,6 +297,12 @@ def main() -> None:
         f"store on disk {store_mb:.0f} MB"
         + (f"; redis-server RSS at the end {store_rss:.0f} MB" if args.store == "redis" else "")
     )
+    redis_cpu = f", redis-server {store_cpu:.0f}" if args.store == "redis" else ""
+    cpu_text = (
+        f"CPU a message: mock {mock_cpu:.0f} µs{redis_cpu}, driver {driver_cpu:.0f} µs "
+        f"({busy:.1f} of {cores} cores busy)"
+    )
+    print(cpu_text)
     print(
         f"mock + store memory at the end / half way: {figures['memory_growth']:.2f} "
         f"(flat ≤ {FLAT_MEMORY_GROWTH})"
@@ -295,7 +318,7 @@ def main() -> None:
         f"{len(ledger.early)} unmatched, {len(ledger.errors)} send failures; "
         f"mock RSS peak {peak:.0f} MB ({' / '.join(f'{q:.0f}' for q in quarters)} MB at "
         f"25/50/75/100 %){store_memory}, memory end / half way "
-        f"{figures['memory_growth']:.2f}; store {store_mb:.0f} MB on disk",
+        f"{figures['memory_growth']:.2f}; store {store_mb:.0f} MB on disk; {cpu_text}",
         baseline=baseline,
         figures=figures,
         headline="wall_s",

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +227,16 @@ def test_wrk_connections_are_spread_over_the_instances() -> None:
     assert spread(16, 1) == [16]
     assert spread(5, 2) == [3, 2]
     assert spread(1, 3) == [1, 1, 1]
+
+
+def test_cpu_seconds_are_read_per_process_and_grow_as_it_works() -> None:
+    """The year's CPU a message (mock, redis-server, driver) comes from /proc and
+    getrusage: one process's seconds grow by what it burns; a process gone counts 0."""
+    pid = os.getpid()
+    before, driver_before = common._cpu_s([pid]), common.driver_cpu_s()
+    while common.driver_cpu_s() - driver_before < 0.2:
+        pass
+    assert common._cpu_s([pid]) - before >= 0.15  # clock ticks: 10 ms each
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert common._cpu_s([gone.pid]) == 0.0

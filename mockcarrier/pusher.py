@@ -9,7 +9,9 @@ the answer and its commit) is sent again with a new seqid (docs/push.md).
 One pusher pushes at a time across every process sharing the SQLite file: each
 process runs a Pusher, and only the holder of the "pusher" lease row works. Within it,
 each (account, kind) is a lane with one request in flight, in due order; a failing lane
-backs off exponentially with jitter, capped, and never gives up.
+backs off exponentially with jitter, capped, and never gives up. A send or an MO kept
+by another process rings the store's doorbell, which the holder listens to, so it is
+pushed at once, not at the holder's next look (Store.doorbell, docs/push.md).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from redis.client import PubSubWorkerThread
 
 from .connection import yielding
 
-log = logging.getLogger("mockcarrier.pusher")
+log = logging.getLogger("mockcarrier.push")
 LISTEN_TIMEOUT = 1.0  # seconds a listening thread waits before it looks whether it must stop
 RETRY_AFTER = 5.0  # seconds between attempts to subscribe after a refusal
 

@@ -116,13 +116,18 @@ class Process:
         return sum(f.stat().st_size for f in files if f.is_file()) / 2**20
 
 
-def _cpu_s(pids: list[int]) -> float:
-    total = 0
+def _proc_files(pids: list[int], name: str) -> Iterator[str]:
+    """/proc/<pid>/<name> of each process still there."""
     for pid in pids:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
+            yield Path(f"/proc/{pid}/{name}").read_text()
         except OSError:
             continue
+
+
+def _cpu_s(pids: list[int]) -> float:
+    total = 0
+    for stat in _proc_files(pids, "stat"):
         fields = stat.rpartition(")")[2].split()  # after the command's name, which may hold spaces
         total += int(fields[11]) + int(fields[12])  # utime, stime (proc(5): fields 14, 15)
     return total / os.sysconf("SC_CLK_TCK")
@@ -136,11 +141,7 @@ def driver_cpu_s() -> float:
 
 def _rss_mb(pids: list[int]) -> float:
     total = 0
-    for pid in pids:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
+    for status in _proc_files(pids, "status"):
         match = re.search(r"VmRSS:\s+(\d+) kB", status)
         total += int(match.group(1)) if match else 0
     return total / 1024

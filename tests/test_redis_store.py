@@ -131,7 +131,9 @@ def test_a_user_barred_from_the_doorbells_channel_still_sends(quiet_redis: Redis
     ring is refused, the send is not."""
     admin = redis.Redis(port=quiet_redis.port)
     user = f"u{uuid.uuid4().hex[:8]}"
-    admin.acl_setuser(user, enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all"])
+    admin.acl_setuser(
+        user, enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all"], reset_channels=True
+    )
     try:
         url = quiet_redis.store_url(f"r{uuid.uuid4().hex[:12]}").replace("://", f"://{user}:pw@")
         store = RedisStore(url)
@@ -284,6 +286,20 @@ def test_a_hand_out_whose_reply_is_lost_hands_the_same_out_again(
     claimed_mos = lost.next_call(lambda: store.pending_mos("T00001", now, 1, claim_for=60))
     assert [m.msgid for m in claimed_mos] == [moid]
     assert [m.msgid for m in store.pending_mos("T00001", now, 5)] == [moid + 1]
+
+
+def test_a_kept_answer_is_dropped_by_the_next_call_once_its_call_was_answered(
+    redis_server: RedisServer, admin: redis.Redis
+):
+    """A hand-out's kept answer (tens of KB) lives until the next call, not ONCE_SECONDS:
+    held that long, they grew the Redis year's memory 1.2 times from half way."""
+    store, prefix = opened(redis_server)
+    store.accept(acceptance(due_ats=[0.0, 0.0]))
+    assert len(taken(store, 1.0, 1)) == 1  # handed out: its answer kept for a resend
+    assert len(admin.keys(f"{prefix}:once:*")) == 1
+    store.top_up("T00001", 1)  # any call of a Once script drops it
+    kept = admin.keys(f"{prefix}:once:*")
+    assert len(kept) == 1 and admin.ttl(kept[0]) > 0  # the top-up's own, in its place
 
 
 def test_counters_come_from_a_block_reserved_once_per_ten_thousand(quiet_redis: RedisServer):

@@ -15,6 +15,7 @@ import hashlib
 import socket
 import ssl
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,9 +46,12 @@ BUCKETS = 4096
 # A call's own key (KEYS[1] of a Once script) lives this long: redis-py sends a call again
 # at once, after at most the connect timeout.
 ONCE_SECONDS = 30
+ONCE_DROPPED = 8  # answered calls' keys a call drops, at most
 ONCE_WRAPPER = """
 -- redis-py sends a call again when it lost the reply (Connection's Retry), though Redis
--- ran it: KEYS[1], the call's own key, says it ran and keeps what it answered.
+-- ran it: KEYS[1], the call's own key, says it ran and keeps what it answered. KEYS[2..]:
+-- keys of earlier calls that were answered, no longer needed (Connection._run).
+for i = 2, #KEYS do redis.call('UNLINK', KEYS[i]) end
 local ran = redis.call('GET', KEYS[1])
 if ran then return cjson.decode(ran) end
 local answer = (function()
@@ -62,9 +66,10 @@ class Once(str):
     """A script that must not apply twice for one call (a count, an increment, a new id):
     each call passes a key of its own, and the call sent again answers what the first
     answered, changing nothing (cjson keeps numbers to 14 digits: a count, an id, a seqid;
-    not a msgid). A hand-out's answer is kept so too (about 60 KB for 500 reports, for
-    ONCE_SECONDS): sent again, it hands out the same reports, not the next ones, so
-    none is lost. The send script has its own guard (sends.py)."""
+    not a msgid). A hand-out's answer is kept so too (about 60 KB for 500 reports, until
+    the process's next Once call drops it, at most ONCE_SECONDS): sent again, it hands
+    out the same reports, not the next ones, so none is lost. The send script has its
+    own guard (sends.py)."""
 
     def __new__(cls, body: str, keep: str = "true") -> Once:
         """keep: a Lua condition on the answer (and ARGV) under which the call changed
@@ -217,6 +222,7 @@ class Connection:
         pool = self._r.connection_pool  # its class as the URL's scheme made it, yielding
         pool.connection_class = yielding_class(pool.connection_class)
         self._scripts: dict[str, Script] = {}
+        self._answered: deque[str] = deque()  # Once calls answered: their keys, to drop
         try:
             self._r.hsetnx(self._k("meta"), "schema_version", SCHEMA_VERSION)
         except redis.RedisError as exc:
@@ -227,12 +233,26 @@ class Connection:
 
     def _run(self, script: str, args: list[Any], client: Any = None) -> Any:
         """One EVALSHA of a script (registered by text: a class attribute of its mixin);
-        a Once script's with a key of the call's own."""
+        a Once script's with a key of the call's own, and the keys of earlier calls that
+        were answered, which it drops: a kept answer (a hand-out's, tens of KB) is gone at
+        the next call, not held ONCE_SECONDS (the Redis year's memory grew without it)."""
         if script not in self._scripts:
             self._scripts[script] = self._r.register_script(getattr(self, script))
         called = self._scripts[script]
-        keys = [self._k("once", uuid.uuid4().hex)] if isinstance(called.script, Once) else []
-        return called(keys=keys, args=args, client=client or self._r)
+        if not isinstance(called.script, Once):
+            return called(keys=[], args=args, client=client or self._r)
+        own = self._k("once", uuid.uuid4().hex)
+        dropped = [k for k in map(self._answered_key, range(ONCE_DROPPED)) if k]
+        answer = called(keys=[own, *dropped], args=args, client=client or self._r)
+        if client is None:  # answered (a pipeline's call is answered when it executes)
+            self._answered.append(own)
+        return answer
+
+    def _answered_key(self, _: int) -> str:
+        try:
+            return self._answered.popleft()
+        except IndexError:
+            return ""
 
     def _bump(self, pipe: Any) -> None:
         """Count a change the callers cache (control, faults, accounts, auth failures)."""

@@ -122,6 +122,10 @@ def seqids(receiver: Receiver, kind: str = "rpt") -> list[int]:
     return [p.request.seqid or 0 for p in receiver.received(kind, acked_only=False)]
 
 
+def holds_lease(mock: Mock, pusher: Pusher) -> bool:
+    return (mock.carrier.store.lease(LEASE) or {}).get("holder") == pusher.holder
+
+
 # ---------------------------------------------------------------- pure rules
 
 
@@ -247,19 +251,15 @@ def test_only_the_lease_holder_pushes_and_another_takes_over_when_it_stops(
     one = new_mock(mocks, tmp_path, receiver)
     two = new_mock(mocks, tmp_path, receiver)
     p1 = one.start_pusher()
-    receiver.wait_until(lambda: (one.carrier.store.lease(LEASE) or {}).get("holder") == p1.holder)
+    receiver.wait_until(lambda: holds_lease(one, p1))
     p2 = two.start_pusher()
     one.send([f"1390013{n:04d}" for n in range(20)])
     items = receiver.wait_for_items(20)
     assert len(items) == 20  # each once: the other process did not push
     p1.stop()  # releases the lease
-    receiver.wait_until(lambda: (two.carrier.store.lease(LEASE) or {}).get("holder") == p2.holder)
+    receiver.wait_until(lambda: holds_lease(two, p2))
     two.send(["13800138000"])
     assert len(receiver.wait_for_items(21)) == 21
-
-
-def holds_lease(mock: Mock, pusher: Pusher) -> bool:
-    return (mock.carrier.store.lease(LEASE) or {}).get("holder") == pusher.holder
 
 
 def test_a_send_kept_where_the_lease_is_not_is_pushed_at_its_ring_not_at_the_poll(

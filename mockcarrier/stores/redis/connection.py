@@ -10,6 +10,7 @@ syncs the append-only file once for all the commands it read together).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import socket
@@ -242,17 +243,19 @@ class Connection:
         if not isinstance(called.script, Once):
             return called(keys=[], args=args, client=client or self._r)
         own = self._k("once", uuid.uuid4().hex)
-        dropped = [k for k in map(self._answered_key, range(ONCE_DROPPED)) if k]
-        answer = called(keys=[own, *dropped], args=args, client=client or self._r)
+        answer = called(keys=[own, *self._answered_keys()], args=args, client=client or self._r)
         if client is None:  # answered (a pipeline's call is answered when it executes)
             self._answered.append(own)
         return answer
 
-    def _answered_key(self, _: int) -> str:
-        try:
-            return self._answered.popleft()
-        except IndexError:
-            return ""
+    def _answered_keys(self) -> list[str]:
+        """Up to ONCE_DROPPED keys of answered calls, taken off the queue (another
+        thread may empty it meanwhile)."""
+        keys: list[str] = []
+        with contextlib.suppress(IndexError):
+            while len(keys) < ONCE_DROPPED:
+                keys.append(self._answered.popleft())
+        return keys
 
     def _bump(self, pipe: Any) -> None:
         """Count a change the callers cache (control, faults, accounts, auth failures)."""

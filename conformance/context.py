@@ -577,12 +577,18 @@ class RunContext(CheckContext):
         if mode not in self.config.auth_modes:
             raise NotApplicable(f"the vendor did not enable {mode} auth (A5)")
 
-    def spend_auth_failure(self, why: str) -> None:
-        """The suite's own account may take only so many failures per lockout window,
-        counted across runs (A7): wait for room, or skip when there is none."""
-        refused = self.auth_budget.take(why)
+    @contextmanager
+    def auth_failure(self, why: str) -> Iterator[None]:
+        """Around the request of a deliberate auth failure on the suite's own account,
+        which may take only so many per lockout window, counted across runs (A7): wait
+        for room, or skip when there is none; the failure counts once its answer is in."""
+        refused = self.auth_budget.make_room(why)
         if refused:
             raise CheckSkipped(refused)
+        try:
+            yield
+        finally:
+            self.auth_budget.note()
 
 
 def _send_fields(endpoint: str, items: list[Outgoing], extra: dict[str, Any]) -> dict[str, Any]:

@@ -150,6 +150,9 @@ def _reason(exc: Exception) -> str:
 # ---------------------------------------------------------------- the failure budget
 
 
+MARGIN = 0.05  # seconds past the window before one more failure (clocks' granularity)
+
+
 @dataclass
 class AuthFailureBudget:
     """§4 -100002 / A7: the deliberate auth failures the suite causes on one account,
@@ -161,7 +164,7 @@ class AuthFailureBudget:
     allowed: int
     window: float
     path: Path | None = None
-    max_wait: float | None = None  # default: the window itself
+    max_wait: float | None = None  # default: the window (and MARGIN) itself
     say: Callable[[str], None] | None = None  # progress while waiting
     spent: list[float] = field(default_factory=list)  # this run's failures
     waited: float = 0.0
@@ -186,14 +189,16 @@ class AuthFailureBudget:
             return 0.0
         if self.window <= 0:
             return float("inf")
-        return max(recent[len(recent) - self.allowed] + self.window - now, 0.0) + 0.05
+        return max(recent[len(recent) - self.allowed] + self.window - now, 0.0) + MARGIN
 
-    def take(self, why: str) -> str:
-        """Spend one failure: wait for room (at most max_wait); "" when spent, else why not."""
+    def make_room(self, why: str) -> str:
+        """Wait until one more failure fits (at most max_wait): "" then, else why not.
+        The caller notes the failure once its answer is in (RunContext.auth_failure)."""
         if self.allowed <= 0:
             return f"{why} would be an auth failure and [auth] failures_allowed is 0"
         wait = self.room_in()
-        limit = self.window if self.max_wait is None else self.max_wait
+        # Room always comes within the window (and its margin) when the window is known.
+        limit = self.window + MARGIN if self.max_wait is None else self.max_wait
         if wait > limit:
             return (
                 f"{why} would be auth failure {len(self.recent()) + 1} on {self.userid} "
@@ -209,11 +214,12 @@ class AuthFailureBudget:
             while time.monotonic() < deadline:  # a plain wait: the carrier's clock decides
                 time.sleep(min(0.2, max(deadline - time.monotonic(), 0.0)))
             self.waited += wait
-        self.note()
         return ""
 
     def note(self) -> None:
-        """Remember one auth failure on the account, now (this run's and the file's)."""
+        """Remember one auth failure on the account, now (this run's and the file's): called
+        when its answer is in, never before its request. The carrier counted it on receipt,
+        so the suite's window then ends after the carrier's, however slow the exchange."""
         now = time.time()
         self.spent.append(now)
         if self.window > 0 and self.path is not None:

@@ -118,14 +118,42 @@ def test_a_locked_account_says_who_and_when_it_unlocks(mock: Served) -> None:
 def test_the_budget_is_shared_by_runs_through_the_state_file(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     first = AuthFailureBudget("http://c", "J10003", allowed=2, window=60, path=state)
-    assert first.take("a") == "" and first.take("b") == ""
+    for why in ("a", "b"):
+        assert first.make_room(why) == ""
+        first.note()
     second = AuthFailureBudget("http://c", "J10003", allowed=2, window=60, path=state, max_wait=1)
     assert len(second.recent()) == 2  # the first run's failures, remembered
     assert second.room_in() > 50
-    refused = second.take("a wrong digest")
+    refused = second.make_room("a wrong digest")
     assert "would be auth failure 3 on J10003 within 60 s" in refused
     other = AuthFailureBudget("http://c", "OTHER1", allowed=2, window=60, path=state)
     assert other.recent() == []  # per account (and target)
+
+
+def test_room_always_comes_within_the_window_and_its_margin(tmp_path: Path) -> None:
+    """A failure just spent leaves room a window and a margin later: waited for, not
+    refused (a run right after another, when its first failure was a moment ago)."""
+    budget = AuthFailureBudget("http://c", "J10003", allowed=1, window=0.3, path=tmp_path / "s")
+    budget.note()
+    assert budget.make_room("a wrong digest") == ""
+    assert budget.waited >= 0.3
+
+
+def test_an_auth_failure_counts_once_its_answer_is_in(mock: Served, tmp_path: Path) -> None:
+    """The carrier counts a failure when it gets to it; the suite's window must not end
+    before the carrier's, however slow the exchange (here a carrier 300 ms late)."""
+    fault = {"action": "delay", "endpoint": "get_balance", "userid": "POOR01", "delay_ms": 300}
+    made = mock.admin("POST", "/faults", json=fault)
+    assert made.status_code == 201, made.text
+    try:
+        cfg = config(mock, "POOR01", "poor-pass", tmp_path / "state.json")
+        run = Runner(cfg).run(select(["AUTH-WRONG-DIGEST"]))
+    finally:
+        mock.admin("DELETE", f"/faults/{made.json()['id']}").raise_for_status()
+    assert run.results["AUTH-WRONG-DIGEST"].outcome is Outcome.PASSED
+    (noted,) = AuthFailureBudget(cfg.target, "POOR01", 4, WINDOW, tmp_path / "state.json").recent()
+    assert failures_of(mock, "POOR01", noted - WINDOW) >= 1  # the carrier's count of it
+    assert failures_of(mock, "POOR01", noted) == 0  # counted by the carrier before the note
 
 
 def test_two_runs_back_to_back_give_the_same_verdict_without_a_lockout(

@@ -82,6 +82,29 @@ def test_one_listener_per_store_file_on_a_host_and_closing_frees_its_place(tmp_p
             bell.close()
 
 
+def test_a_bell_says_it_listens_until_its_name_is_free(tmp_path):
+    """Seen from another thread while close() waits for the listening thread: `listening`
+    turns False only once a successor can bind (the pusher's lease change relies on it)."""
+    bell, successor = SocketDoorbell(str(tmp_path / "a.db")), SocketDoorbell(str(tmp_path / "a.db"))
+    in_wake, release = threading.Event(), threading.Event()
+    assert bell.listen(lambda: (in_wake.set(), release.wait(10)))
+    bell.ring()
+    assert in_wake.wait(10)  # the listening thread is busy waking its pusher
+    closer = threading.Thread(target=bell.close)
+    closer.start()
+    try:
+        while bell._listener is not None:  # close() has told the thread to stop
+            closer.join(0.01)
+        assert bell.listening  # its thread holds the name still
+        assert not successor.listen(lambda: None)
+    finally:
+        release.set()
+        closer.join(10)
+    assert not bell.listening
+    assert successor.listen(lambda: None)  # free once it says so
+    successor.close()
+
+
 def test_the_bells_name_is_the_store_files_wherever_it_is_named_from(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert bell_address("mock.db") == bell_address(str(tmp_path / "mock.db"))

@@ -97,9 +97,10 @@ def md5_digest(ctx: RunContext) -> None:
 )
 def wrong_digest(ctx: RunContext) -> None:
     ctx.require_mode("md5")
-    ctx.spend_auth_failure("a wrong digest")
-    timestamp = format_timestamp(china_now())
-    answer, exchange = balance_with(ctx, md5_fields(ctx, timestamp, password="not-the-password"))
+    with ctx.auth_failure("a wrong digest"):
+        timestamp = format_timestamp(china_now())
+        fields = md5_fields(ctx, timestamp, password="not-the-password")
+        answer, exchange = balance_with(ctx, fields)
     expect_refused(ctx, answer, exchange, Result.AUTH_FAILED, "a wrong digest")
 
 
@@ -114,10 +115,10 @@ def wrong_digest(ctx: RunContext) -> None:
 )
 def missing_timestamp(ctx: RunContext) -> None:
     ctx.require_mode("md5")
-    ctx.spend_auth_failure("a digest without timestamp")
-    fields = md5_fields(ctx, format_timestamp(china_now()))
-    del fields["timestamp"]
-    answer, exchange = balance_with(ctx, fields)
+    with ctx.auth_failure("a digest without timestamp"):
+        fields = md5_fields(ctx, format_timestamp(china_now()))
+        del fields["timestamp"]
+        answer, exchange = balance_with(ctx, fields)
     expect_refused(ctx, answer, exchange, Result.AUTH_FAILED, "a digest without timestamp")
 
 
@@ -132,10 +133,10 @@ def missing_timestamp(ctx: RunContext) -> None:
 )
 def stale_timestamp(ctx: RunContext) -> None:
     ctx.require_mode("md5")
-    ctx.spend_auth_failure("a stale timestamp")
     probe = ctx.config.timestamp_probe
-    stale = format_timestamp(china_now() - timedelta(seconds=probe))
-    answer, exchange = balance_with(ctx, md5_fields(ctx, stale))
+    with ctx.auth_failure("a stale timestamp"):
+        stale = format_timestamp(china_now() - timedelta(seconds=probe))
+        answer, exchange = balance_with(ctx, md5_fields(ctx, stale))
     ctx.detail("probe_seconds", probe)
     if answer.get("result") == 0:
         ctx.detail("tolerance", f"accepts a timestamp {probe} s old")
@@ -158,8 +159,8 @@ def stale_timestamp(ctx: RunContext) -> None:
 )
 def unix_timestamp(ctx: RunContext) -> None:
     ctx.require_mode("md5")
-    ctx.spend_auth_failure("a Unix-seconds timestamp")
-    answer, exchange = balance_with(ctx, md5_fields(ctx, str(int(time.time()))))
+    with ctx.auth_failure("a Unix-seconds timestamp"):
+        answer, exchange = balance_with(ctx, md5_fields(ctx, str(int(time.time()))))
     accepted = answer.get("result") == 0
     ctx.detail("unix_timestamp", "accepted" if accepted else "refused")
     if accepted and ctx.strict:

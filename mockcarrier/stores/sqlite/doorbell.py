@@ -32,12 +32,14 @@ class SocketDoorbell:
     def __init__(self, path: str) -> None:
         self.address = bell_address(path)
         self._lock = threading.Lock()
-        self._listener: socket.socket | None = None
+        self._listener: socket.socket | None = None  # None: told to stop listening
         self._thread: threading.Thread | None = None
+        self._bound: socket.socket | None = None  # holds the name until its thread ends
 
     @property
     def listening(self) -> bool:
-        return self._listener is not None
+        """True until the name is free again: a successor can bind it once this is False."""
+        return self._bound is not None
 
     def ring(self) -> None:
         with contextlib.suppress(OSError):  # nobody listens, or rings are queued already
@@ -53,7 +55,7 @@ class SocketDoorbell:
             except OSError:  # another process listens still (it lets go on losing the lease)
                 sock.close()
                 return False
-            self._listener = sock
+            self._listener = self._bound = sock
             self._thread = threading.Thread(
                 target=self._answer, args=(sock, wake), name="mockcarrier-doorbell", daemon=True
             )
@@ -72,6 +74,9 @@ class SocketDoorbell:
                 wake()
         finally:
             sock.close()  # frees the name
+            with self._lock:
+                if self._bound is sock:
+                    self._bound = None
 
     def close(self) -> None:
         with self._lock:

@@ -33,13 +33,13 @@ class SocketDoorbell:
         self.address = bell_address(path)
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None  # None: told to stop listening
-        self._thread: threading.Thread | None = None
-        self._bound: socket.socket | None = None  # holds the name until its thread ends
+        self._thread: threading.Thread | None = None  # closes the socket as it ends
 
     @property
     def listening(self) -> bool:
         """True until the name is free again: a successor can bind it once this is False."""
-        return self._bound is not None
+        thread = self._thread
+        return thread is not None and thread.is_alive()
 
     def ring(self) -> None:
         with contextlib.suppress(OSError):  # nobody listens, or rings are queued already
@@ -55,7 +55,7 @@ class SocketDoorbell:
             except OSError:  # another process listens still (it lets go on losing the lease)
                 sock.close()
                 return False
-            self._listener = self._bound = sock
+            self._listener = sock
             self._thread = threading.Thread(
                 target=self._answer, args=(sock, wake), name="mockcarrier-doorbell", daemon=True
             )
@@ -74,13 +74,10 @@ class SocketDoorbell:
                 wake()
         finally:
             sock.close()  # frees the name
-            with self._lock:
-                if self._bound is sock:
-                    self._bound = None
 
     def close(self) -> None:
         with self._lock:
-            thread, self._thread = self._thread, None
+            thread = self._thread
             if self._listener is None or thread is None:
                 return
             self._listener = None
